@@ -1,0 +1,55 @@
+"""caseload: caseload and outcome tracker for NHS Talking Therapies low-intensity workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, error handlers, CLI."""
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or ROOT / "instance"
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    from caseload import assets, cli, errors, web
+    from caseload.config import load_config
+    from caseload.db import render_migration_item
+    from caseload.extensions import csrf, db, login_manager, migrate
+
+    load_config(app, test_config)
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(__file__).parent / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    web.init_app(app)
+    assets.init_app(app)
+    errors.init_app(app)
+    register_blueprints(app)
+    cli.init_app(app)
+    web.refuse_demo_accounts_in_production(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every area's blueprint."""
+    from caseload.auth.views import bp as auth_bp
+    from caseload.main.views import bp as main_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)

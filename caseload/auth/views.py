@@ -1,0 +1,137 @@
+"""Sign in with a passphrase and a TOTP code; sign out for real."""
+
+from __future__ import annotations
+
+import time
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_user, logout_user
+
+from caseload.auth.forms import LoginForm, LogoutForm, MfaForm
+from caseload.extensions import db
+from caseload.models import User
+from caseload.policy import PUBLIC, SIGNED_IN, policy
+from caseload.services import auth
+from caseload.services.audit import record_event
+from caseload.web import safe_next
+
+bp = Blueprint("auth", __name__)
+
+#: How long the gap between the passphrase and the code may be.
+PENDING_SECONDS = 300
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@policy(PUBLIC)
+def login() -> ResponseReturnValue:
+    """First step: username and passphrase."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    next_url = safe_next(request.args.get("next"))
+    if form.validate_on_submit():
+        username = form.username.data or ""
+        if auth.is_throttled(username):
+            return _throttled(form)
+        user = auth.check_password(username, form.password.data or "")
+        if user is None:
+            auth.record_failure(username, reason="password")
+            db.session.commit()
+            form.password.errors.append("The username or passphrase is not right.")
+            return render_template("auth/login.html", form=form), 200
+        session.clear()
+        session["pending_user_id"] = user.id
+        session["pending_since"] = time.time()
+        if next_url:
+            session["next"] = next_url
+        auth.ensure_totp_secret(user)
+        db.session.commit()
+        return redirect(url_for("auth.mfa"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/mfa", methods=["GET", "POST"])
+@policy(PUBLIC)
+def mfa() -> ResponseReturnValue:
+    """Second step: the TOTP code, enrolling the authenticator on first sign-in."""
+    user = _pending_user()
+    if user is None:
+        flash("Sign in again to continue.", "info")
+        return redirect(url_for("auth.login"))
+    form = MfaForm()
+    if form.validate_on_submit():
+        if auth.is_throttled(user.username):
+            return _throttled(LoginForm(formdata=None))
+        if auth.verify_totp(user, form.code.data or ""):
+            return _complete_sign_in(user)
+        auth.record_failure(user.username, reason="code")
+        db.session.commit()
+        form.code.errors.append("That code is not right or has been used. Try the next code.")
+    enrolling = not user.mfa_enrolled
+    uri = auth.provisioning_uri(user) if enrolling else None
+    db.session.commit()
+    return render_template(
+        "auth/mfa.html",
+        form=form,
+        user=user,
+        enrolling=enrolling,
+        secret=user.totp_secret if enrolling else None,
+        qr_code=auth.qr_code_data_uri(uri) if uri else None,
+        demo_code=auth.current_code(user) if auth.demo_code_visible(user) else None,
+    )
+
+
+@bp.post("/logout")
+@policy(SIGNED_IN)
+def logout() -> ResponseReturnValue:
+    """End the session on the server and in the browser."""
+    form = LogoutForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("main.home"))
+    if current_user.auth_session_id:
+        auth.end_session(current_user.auth_session_id, reason="signed out")
+    record_event("logout", actor=current_user, object_type="user", object_id=current_user.id)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+def _pending_user() -> User | None:
+    user_id = session.get("pending_user_id")
+    since = session.get("pending_since", 0)
+    if not isinstance(user_id, int) or time.time() - float(since) > PENDING_SECONDS:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    return user
+
+
+def _complete_sign_in(user: User) -> ResponseReturnValue:
+    next_url = safe_next(session.get("next"))
+    server_session = auth.start_session(user)
+    db.session.commit()
+    session.clear()
+    session.permanent = True
+    user.auth_session_id = server_session.id
+    login_user(user, remember=False)
+    return redirect(next_url or url_for("main.home"))
+
+
+def _throttled(form: LoginForm) -> ResponseReturnValue:
+    minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
+    db.session.commit()
+    message = f"Too many failed attempts. Wait {minutes} minutes, then try again."
+    return render_template("auth/login.html", form=form, locked_message=message), 429

@@ -1,0 +1,73 @@
+"""``flask --app caseload ...`` commands: thin wrappers over tested functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from caseload.extensions import db
+from caseload.models import User
+from caseload.policy import Role
+from caseload.services import ServiceError
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), required=True, help="The one role."
+)
+@click.option("--team", "team_name", default=None, help="Team to join (workers) or lead.")
+@click.option("--name", "display_name", default=None, help="Full name as shown to others.")
+@click.password_option("--password", prompt="Passphrase (15+ characters)")
+def create_user_command(
+    username: str, role: str, team_name: str | None, display_name: str | None, password: str
+) -> None:
+    """Create a staff account. The second factor is enrolled at first sign-in."""
+    from caseload.services.users import create_user
+
+    try:
+        user = create_user(
+            username=username,
+            password=password,
+            role=Role(role),
+            display_name=display_name,
+            team_name=team_name,
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Created {user.username} ({user.role.label}).")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has any user.")
+@click.option("--seed", default=2009, show_default=True, help="Random seed for the demo data.")
+def seed_demo_command(if_empty: bool, seed: int) -> None:
+    """Build the demo service and write instance/demo-credentials.json."""
+    from caseload.demo import build_demo_staff, write_credentials
+
+    path = Path(current_app.instance_path) / "demo-credentials.json"
+    if if_empty and db.session.scalar(select(func.count(User.id))):
+        click.echo("The database already has users; demo data not loaded.")
+        if path.exists():
+            click.echo(f"Demo credentials: {path}")
+        return
+    try:
+        credentials = build_demo_staff()
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    write_credentials(path, credentials)
+    click.echo(f"Demo service created: {len(credentials)} staff accounts.")
+    click.echo(f"Demo credentials: {path}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)

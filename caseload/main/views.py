@@ -1,0 +1,18 @@
+"""The signed-in home page: each role lands on its own starting point."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from caseload.policy import SIGNED_IN, policy
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@policy(SIGNED_IN)
+def home() -> ResponseReturnValue:
+    """The home page for the signed-in user's role."""
+    return render_template("main/home.html", user=current_user)

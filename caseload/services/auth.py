@@ -1,0 +1,194 @@
+"""Signing in and out: passwords, TOTP, throttling and server-side sessions."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import timedelta
+
+import pyotp
+import segno
+from flask import current_app
+from sqlalchemy import delete, func, select
+
+from caseload.db import utcnow
+from caseload.extensions import db
+from caseload.models import AuthFailure, User, UserSession
+from caseload.services.audit import client_ip, record_event
+from caseload.services.passwords import burn_verification_time, verify_password
+
+TOTP_ISSUER = "caseload"
+TOTP_INTERVAL = 30
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are compared case-insensitively and without surrounding spaces."""
+    return username.strip().lower()
+
+
+# Throttling ------------------------------------------------------------------------
+
+
+def _window_start():  # type: ignore[no-untyped-def]
+    return utcnow() - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
+
+
+def is_throttled(username: str) -> bool:
+    """Whether sign-in for this username, or from this address, is locked for now."""
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    since = _window_start()
+    by_name = db.session.scalar(
+        select(func.count(AuthFailure.id)).where(
+            AuthFailure.username == normalise_username(username), AuthFailure.at >= since
+        )
+    )
+    ip = client_ip()
+    by_ip = 0
+    if ip is not None:
+        by_ip = db.session.scalar(
+            select(func.count(AuthFailure.id)).where(AuthFailure.ip == ip, AuthFailure.at >= since)
+        )
+    return (by_name or 0) >= limit or (by_ip or 0) >= limit * 5
+
+
+def record_failure(username: str, *, reason: str) -> None:
+    """Count a failed password or code and audit it."""
+    name = normalise_username(username)[:64]
+    db.session.add(AuthFailure(username=name, ip=client_ip()))
+    record_event("login.failure", actor_username=name, detail={"reason": reason})
+
+
+def clear_failures(username: str) -> None:
+    """Forget a username's failures after a full successful sign-in."""
+    db.session.execute(
+        delete(AuthFailure).where(AuthFailure.username == normalise_username(username))
+    )
+
+
+# Password step ---------------------------------------------------------------------
+
+
+def check_password(username: str, password: str) -> User | None:
+    """The active user with this username and password, or None (timing-safe)."""
+    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        burn_verification_time(password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+# TOTP step --------------------------------------------------------------------------
+
+
+def ensure_totp_secret(user: User) -> str:
+    """The user's TOTP secret, creating one for enrolment when there is none."""
+    if user.totp_secret is None:
+        user.totp_secret = pyotp.random_base32()
+    return user.totp_secret
+
+
+def provisioning_uri(user: User) -> str:
+    """The otpauth:// URI an authenticator app reads from the QR code."""
+    return pyotp.TOTP(ensure_totp_secret(user), interval=TOTP_INTERVAL).provisioning_uri(
+        name=user.username, issuer_name=TOTP_ISSUER
+    )
+
+
+def qr_code_data_uri(uri: str) -> str:
+    """The QR code as an SVG data URI (an <img> source, so no raw HTML is emitted)."""
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
+def verify_totp(user: User, code: str, *, at: float | None = None) -> bool:
+    """Accept a 6-digit code from the current, previous or next step, each once only."""
+    code = code.strip().replace(" ", "")
+    if user.totp_secret is None or len(code) != 6 or not code.isdigit():
+        return False
+    now = time.time() if at is None else at
+    totp = pyotp.TOTP(user.totp_secret, interval=TOTP_INTERVAL)
+    current_step = int(now // TOTP_INTERVAL)
+    for offset in (0, -1, 1):
+        step = current_step + offset
+        if secrets.compare_digest(totp.at(step * TOTP_INTERVAL), code):
+            if user.totp_last_step is not None and step <= user.totp_last_step:
+                return False
+            user.totp_last_step = step
+            if user.totp_confirmed_at is None:
+                user.totp_confirmed_at = utcnow()
+            return True
+    return False
+
+
+def demo_code_visible(user: User) -> bool:
+    """Show the current code for a demo account while the database holds only demo users."""
+    if not user.is_demo:
+        return False
+    others = db.session.scalar(select(func.count(User.id)).where(User.is_demo.is_(False)))
+    return others == 0
+
+
+def current_code(user: User) -> str:
+    """The code an authenticator would show now (demo accounts only)."""
+    return pyotp.TOTP(ensure_totp_secret(user), interval=TOTP_INTERVAL).now()
+
+
+# Sessions -----------------------------------------------------------------------------
+
+
+def start_session(user: User) -> UserSession:
+    """Open a server-side session for a fully authenticated user."""
+    session = UserSession(id=secrets.token_urlsafe(32), user_id=user.id, ip=client_ip())
+    db.session.add(session)
+    clear_failures(user.username)
+    record_event("login.success", actor=user, object_type="user", object_id=user.id)
+    return session
+
+
+def end_session(session_id: str, *, reason: str) -> None:
+    """End a session on the server so its cookie is worthless from now on."""
+    session = db.session.get(UserSession, session_id)
+    if session is not None and session.ended_at is None:
+        session.ended_at = utcnow()
+        session.end_reason = reason
+
+
+def end_all_sessions(user: User, *, reason: str) -> None:
+    """End every open session of a user (disabling, password reset)."""
+    for session in db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    ):
+        session.ended_at = utcnow()
+        session.end_reason = reason
+
+
+#: Writing last_seen_at on every request is wasteful; a minute's precision is plenty.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def load_session_user(session_id: str) -> User | None:
+    """The user of a live session, ending it if idle or past its absolute limit."""
+    session = db.session.get(UserSession, session_id)
+    if session is None or session.ended_at is not None:
+        return None
+    cfg = current_app.config
+    now = utcnow()
+    reason = None
+    if not session.user.active:
+        reason = "disabled"
+    elif now - session.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]):
+        reason = "expired"
+    elif now - session.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
+        reason = "idle"
+    if reason is not None:
+        session.ended_at = now
+        session.end_reason = reason
+        db.session.commit()
+        return None
+    if now - session.last_seen_at > TOUCH_INTERVAL:
+        session.last_seen_at = now
+        db.session.commit()
+    user = session.user
+    user.auth_session_id = session.id
+    return user

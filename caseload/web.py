@@ -1,0 +1,162 @@
+"""Request plumbing: sessions, policy enforcement, security headers, template helpers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import inspect
+
+from caseload.db import configure_engine
+from caseload.extensions import db, login_manager
+from caseload.policy import Role, policy_of
+from caseload.services.audit import record_event_now
+from caseload.services.auth import load_session_user
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+#: Endpoints served by Flask itself or for static files; everything else declares a policy.
+STATIC_ENDPOINTS = frozenset({"static", "assets.vendor", "assets.nhsuk_assets"})
+
+
+def init_app(app: Flask) -> None:
+    """Wire the engine, the session loader and the request hooks."""
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_engine(engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    login_manager.session_protection = None  # sessions are checked in the database
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_session_user)
+
+    app.before_request(_assign_request_id)
+    app.before_request(_enforce_policy)
+    app.after_request(_security_headers)
+    app.context_processor(_template_globals)
+
+
+def _assign_request_id() -> None:
+    g.request_id = uuid.uuid4().hex[:12]
+
+
+def _enforce_policy() -> Any:
+    """Run the view's declared policy before the view; no policy means no entry."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in STATIC_ENDPOINTS:
+        return None
+    rule = policy_of(current_app.view_functions.get(endpoint))
+    if rule is None:
+        abort(403)
+    if rule.allows(current_user):
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=safe_next(request.full_path)))
+    record_event_now(
+        "access.denied",
+        actor=current_user,
+        detail={"endpoint": endpoint, "path": request.path, "policy": rule.name},
+    )
+    abort(403)
+
+
+def _security_headers(response: Any) -> Any:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if current_app.config["PRODUCTION"]:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint not in STATIC_ENDPOINTS:
+        # Clinical pages must never sit in a shared or back-button cache.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _template_globals() -> dict[str, Any]:
+    return {
+        "service_name": current_app.config["SERVICE_NAME"],
+        "navigation_items": navigation_items,
+    }
+
+
+#: The header menu for each role: (endpoint, text). Areas add their entries here.
+NAVIGATION: dict[Role, list[tuple[str, str]]] = {
+    Role.WORKER: [("main.home", "Home")],
+    Role.SUPERVISOR: [("main.home", "Home")],
+    Role.LEAD: [("main.home", "Home")],
+    Role.ADMIN: [("main.home", "Home")],
+}
+
+
+def navigation_items() -> list[dict[str, Any]]:
+    """The signed-in user's menu, marking the current page."""
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for endpoint, text in NAVIGATION.get(current_user.role, []):
+        if endpoint in current_app.view_functions:
+            items.append(
+                {"href": url_for(endpoint), "text": text, "current": request.endpoint == endpoint}
+            )
+    return items
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site relative path to return to after sign-in, or None when unsafe."""
+    if not target:
+        return None
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    if target.endswith("?"):
+        target = target[:-1]
+    return target
+
+
+def refuse_demo_accounts_in_production(app: Flask) -> None:
+    """A production configuration will not start while any demo account exists."""
+    if not app.config["PRODUCTION"]:
+        return
+    from caseload.services.users import count_demo_users
+
+    with app.app_context():
+        try:
+            demo_accounts = inspect(db.engine).has_table("users") and count_demo_users()
+        finally:
+            db.session.remove()
+            db.engine.dispose()  # no connection opened at start-up outlives it (forking servers)
+        if demo_accounts:
+            raise RuntimeError(
+                "Refusing to start in production: the database holds demo accounts. "
+                "Use a fresh database for production."
+            )
