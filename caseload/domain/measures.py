@@ -1,0 +1,336 @@
+"""Questionnaire definitions, loaded from JSON data in ``seed_data/measures``.
+
+A measure is data, not code: items, response options, ranges, bands,
+caseness cut-off and reliable-change threshold. Adding a measure (an
+anxiety-disorder-specific measure, say) means adding one JSON file.
+
+Sources of the shipped definitions: PHQ-9, Kroenke, Spitzer & Williams
+(2001); GAD-7, Spitzer, Kroenke, Williams & Löwe (2006); WSAS, Mundt,
+Marks, Shear & Greist (2002); caseness and reliable-change thresholds,
+the NHS Talking Therapies Manual. See docs/outcomes.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+PHQ9 = "phq9"
+GAD7 = "gad7"
+WSAS = "wsas"
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "seed_data" / "measures"
+
+_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseOption:
+    """One answer a respondent can choose, with its score."""
+
+    value: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One question of a measure, scored from ``min`` to ``max``."""
+
+    number: int
+    text: str
+    min: int
+    max: int
+    allows_not_applicable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A severity band: totals from ``lower`` to ``upper``, both inclusive."""
+
+    lower: int
+    upper: int
+    label: str
+
+    @property
+    def key(self) -> str:
+        """Stable slug of the label, e.g. ``moderately_severe``."""
+        return re.sub(r"[^a-z0-9]+", "_", self.label.lower()).strip("_")
+
+    def contains(self, total: int) -> bool:
+        """True when ``total`` falls in this band."""
+        return self.lower <= total <= self.upper
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A questionnaire definition: items, options, total range, bands and thresholds."""
+
+    id: str
+    name: str
+    short_name: str
+    stem: str
+    items: tuple[Item, ...]
+    options: tuple[ResponseOption, ...]
+    total_min: int
+    total_max: int
+    bands: tuple[Band, ...]
+    caseness_cutoff: int | None
+    reliable_change: int | None
+    attribution: str
+    difficulty_question: str | None = None
+    difficulty_options: tuple[ResponseOption, ...] = ()
+    risk_item: int | None = None
+    not_applicable_label: str | None = None
+    loinc_total: str | None = None
+    bands_source: str = ""
+    thresholds_source: str = ""
+
+    def band_for(self, total: int) -> Band:
+        """The band a total falls in; ValueError when outside the total range."""
+        self._check_total(total)
+        for band in self.bands:
+            if band.contains(total):
+                return band
+        raise ValueError(f"{self.short_name}: no band covers {total}")  # pragma: no cover
+
+    def is_case(self, total: int) -> bool | None:
+        """True at or above the caseness cut-off; None when the measure has none."""
+        self._check_total(total)
+        if self.caseness_cutoff is None:
+            return None
+        return total >= self.caseness_cutoff
+
+    def band_by_key(self, key: str) -> Band:
+        """The band with this key; KeyError when there is none."""
+        for band in self.bands:
+            if band.key == key:
+                return band
+        raise KeyError(f"{self.short_name} has no band {key!r}")
+
+    def item(self, number: int) -> Item:
+        """The item with this 1-based number; KeyError when there is none."""
+        for item in self.items:
+            if item.number == number:
+                return item
+        raise KeyError(f"{self.short_name} has no item {number}")
+
+    def _check_total(self, total: int) -> None:
+        if isinstance(total, bool) or not isinstance(total, int):
+            raise ValueError(f"{self.short_name} total {total!r} is not a whole number")
+        if not self.total_min <= total <= self.total_max:
+            raise ValueError(
+                f"{self.short_name} total {total} is outside {self.total_min}-{self.total_max}"
+            )
+
+
+def load_measures(directory: Path | None = None) -> dict[str, Measure]:
+    """Load and validate every ``*.json`` measure definition in a directory."""
+    folder = DEFAULT_DIRECTORY if directory is None else directory
+    measures: dict[str, Measure] = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path.name}: not valid JSON ({exc})") from exc
+        measure = measure_from_dict(raw, source=path.name)
+        if measure.id in measures:
+            raise ValueError(f"{path.name}: duplicate measure id {measure.id!r}")
+        measures[measure.id] = measure
+    if not measures:
+        raise ValueError(f"no measure definitions in {folder}")
+    return measures
+
+
+@cache
+def _registry() -> dict[str, Measure]:
+    return load_measures()
+
+
+def get_measure(measure_id: str) -> Measure:
+    """The shipped measure with this id (cached); KeyError when unknown."""
+    try:
+        return _registry()[measure_id]
+    except KeyError:
+        raise KeyError(f"unknown measure {measure_id!r}") from None
+
+
+def all_measures() -> tuple[Measure, ...]:
+    """Every shipped measure, ordered by id."""
+    registry = _registry()
+    return tuple(registry[key] for key in sorted(registry))
+
+
+def measure_from_dict(raw: Any, *, source: str = "definition") -> Measure:
+    """Build a Measure from a decoded JSON object, raising ValueError when it is inconsistent."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{source}: a measure definition must be a JSON object")
+    reader = _Reader(raw, source)
+    measure_id = reader.text("id")
+    if not _ID_PATTERN.match(measure_id):
+        raise ValueError(f"{source}: id {measure_id!r} must be lowercase letters, digits, _")
+    items = tuple(_item(entry, f"{source} item") for entry in reader.array("items"))
+    options = tuple(_option(entry, f"{source} option") for entry in reader.array("options"))
+    bands = tuple(_band(entry, f"{source} band") for entry in reader.array("bands"))
+    difficulty_options = tuple(
+        _option(entry, f"{source} difficulty option")
+        for entry in reader.array("difficulty_options", required=False)
+    )
+    measure = Measure(
+        id=measure_id,
+        name=reader.text("name"),
+        short_name=reader.text("short_name"),
+        stem=reader.text("stem"),
+        items=items,
+        options=options,
+        total_min=reader.integer("total_min"),
+        total_max=reader.integer("total_max"),
+        bands=bands,
+        caseness_cutoff=reader.optional_integer("caseness_cutoff"),
+        reliable_change=reader.optional_integer("reliable_change"),
+        attribution=reader.text("attribution"),
+        difficulty_question=reader.optional_text("difficulty_question"),
+        difficulty_options=difficulty_options,
+        risk_item=reader.optional_integer("risk_item"),
+        not_applicable_label=reader.optional_text("not_applicable_label"),
+        loinc_total=reader.optional_text("loinc_total"),
+        bands_source=reader.optional_text("bands_source") or "",
+        thresholds_source=reader.optional_text("thresholds_source") or "",
+    )
+    _validate(measure, source)
+    return measure
+
+
+def _validate(measure: Measure, source: str) -> None:
+    """Check the definition is internally consistent."""
+    if not measure.items:
+        raise ValueError(f"{source}: no items")
+    numbers = [item.number for item in measure.items]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise ValueError(f"{source}: items must be numbered 1 to {len(numbers)} in order")
+    for item in measure.items:
+        if item.min > item.max:
+            raise ValueError(f"{source}: item {item.number} has min above max")
+    lowest = sum(item.min for item in measure.items)
+    highest = sum(item.max for item in measure.items)
+    if (measure.total_min, measure.total_max) != (lowest, highest):
+        raise ValueError(
+            f"{source}: total range {measure.total_min}-{measure.total_max} does not match "
+            f"the item ranges ({lowest}-{highest})"
+        )
+    option_values = [option.value for option in measure.options]
+    if len(set(option_values)) != len(option_values):
+        raise ValueError(f"{source}: duplicate option values")
+    for item in measure.items:
+        if not set(range(item.min, item.max + 1)) <= set(option_values):
+            raise ValueError(f"{source}: item {item.number} has scores without an option label")
+    _validate_bands(measure, source)
+    if measure.caseness_cutoff is not None and not (
+        measure.total_min < measure.caseness_cutoff <= measure.total_max
+    ):
+        raise ValueError(f"{source}: caseness cut-off outside the total range")
+    if measure.reliable_change is not None and not (
+        0 < measure.reliable_change <= measure.total_max - measure.total_min
+    ):
+        raise ValueError(f"{source}: reliable change must be positive and within the range")
+    if measure.risk_item is not None and measure.risk_item not in numbers:
+        raise ValueError(f"{source}: risk item {measure.risk_item} is not an item")
+    if measure.difficulty_options and measure.difficulty_question is None:
+        raise ValueError(f"{source}: difficulty options without a difficulty question")
+
+
+def _validate_bands(measure: Measure, source: str) -> None:
+    if not measure.bands:
+        raise ValueError(f"{source}: no bands")
+    expected_lower = measure.total_min
+    keys: set[str] = set()
+    for band in measure.bands:
+        if band.lower != expected_lower:
+            raise ValueError(
+                f"{source}: band {band.label!r} starts at {band.lower}, expected {expected_lower}"
+                " (bands must be contiguous and in order)"
+            )
+        if band.upper < band.lower:
+            raise ValueError(f"{source}: band {band.label!r} ends before it starts")
+        if not band.key or band.key in keys:
+            raise ValueError(f"{source}: band label {band.label!r} is empty or repeated")
+        keys.add(band.key)
+        expected_lower = band.upper + 1
+    if measure.bands[-1].upper != measure.total_max:
+        raise ValueError(f"{source}: bands stop before the total maximum {measure.total_max}")
+
+
+class _Reader:
+    """Typed access to one JSON object, with errors that name the file and key."""
+
+    def __init__(self, raw: Mapping[str, Any], source: str) -> None:
+        self.raw = raw
+        self.source = source
+
+    def _get(self, key: str) -> Any:
+        if key not in self.raw:
+            raise ValueError(f"{self.source}: missing {key!r}")
+        return self.raw[key]
+
+    def text(self, key: str) -> str:
+        value = self._get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{self.source}: {key!r} must be non-empty text")
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        if self.raw.get(key) is None:
+            return None
+        return self.text(key)
+
+    def integer(self, key: str) -> int:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{self.source}: {key!r} must be a whole number")
+        return value
+
+    def optional_integer(self, key: str) -> int | None:
+        if self.raw.get(key) is None:
+            return None
+        return self.integer(key)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.raw.get(key, default)
+        if not isinstance(value, bool):
+            raise ValueError(f"{self.source}: {key!r} must be true or false")
+        return value
+
+    def array(self, key: str, *, required: bool = True) -> list[Mapping[str, Any]]:
+        value = self.raw.get(key) if not required else self._get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise ValueError(f"{self.source}: {key!r} must be a list of objects")
+        return value
+
+
+def _item(raw: Mapping[str, Any], source: str) -> Item:
+    reader = _Reader(raw, source)
+    return Item(
+        number=reader.integer("number"),
+        text=reader.text("text"),
+        min=reader.integer("min"),
+        max=reader.integer("max"),
+        allows_not_applicable=reader.boolean("allows_not_applicable", False),
+    )
+
+
+def _option(raw: Mapping[str, Any], source: str) -> ResponseOption:
+    reader = _Reader(raw, source)
+    return ResponseOption(value=reader.integer("value"), label=reader.text("label"))
+
+
+def _band(raw: Mapping[str, Any], source: str) -> Band:
+    reader = _Reader(raw, source)
+    return Band(
+        lower=reader.integer("lower"), upper=reader.integer("upper"), label=reader.text("label")
+    )

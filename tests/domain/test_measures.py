@@ -1,0 +1,274 @@
+"""Measure definitions: loading, validation, bands and caseness at every boundary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from caseload.domain.measures import (
+    DEFAULT_DIRECTORY,
+    GAD7,
+    PHQ9,
+    WSAS,
+    Measure,
+    all_measures,
+    get_measure,
+    load_measures,
+)
+from caseload.domain.outcomes import OUTCOME_THRESHOLDS
+
+FREQUENCY = ["Not at all", "Several days", "More than half the days", "Nearly every day"]
+
+
+def test_shipped_measures_load() -> None:
+    measures = load_measures()
+    assert set(measures) == {PHQ9, GAD7, WSAS}
+    assert [m.id for m in all_measures()] == [GAD7, PHQ9, WSAS]
+
+
+def test_get_measure_unknown_raises() -> None:
+    with pytest.raises(KeyError, match="unknown measure"):
+        get_measure("adsm")
+
+
+def test_phq9_definition() -> None:
+    phq9 = get_measure(PHQ9)
+    assert phq9.short_name == "PHQ-9"
+    assert len(phq9.items) == 9
+    assert [o.label for o in phq9.options] == FREQUENCY
+    assert (phq9.total_min, phq9.total_max) == (0, 27)
+    assert phq9.caseness_cutoff == 10
+    assert phq9.reliable_change == 6
+    assert phq9.risk_item == 9
+    assert phq9.stem == (
+        "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
+    )
+    assert phq9.items[8].text == (
+        "Thoughts that you would be better off dead or of hurting yourself in some way"
+    )
+    assert phq9.difficulty_question is not None
+    assert phq9.difficulty_question.startswith("If you checked off any problems")
+    assert [o.label for o in phq9.difficulty_options] == [
+        "Not difficult at all",
+        "Somewhat difficult",
+        "Very difficult",
+        "Extremely difficult",
+    ]
+    assert phq9.attribution.startswith(
+        "Developed by Drs. Robert L. Spitzer, Janet B.W. Williams, Kurt Kroenke and colleagues,"
+        " with an educational grant from Pfizer Inc."
+    )
+    assert phq9.loinc_total == "44261-6"
+
+
+def test_gad7_definition() -> None:
+    gad7 = get_measure(GAD7)
+    assert len(gad7.items) == 7
+    assert [o.label for o in gad7.options] == FREQUENCY
+    assert (gad7.total_min, gad7.total_max) == (0, 21)
+    assert gad7.caseness_cutoff == 8
+    assert gad7.reliable_change == 4
+    assert gad7.risk_item is None
+    assert gad7.difficulty_question is None
+    assert gad7.items[0].text == "Feeling nervous, anxious, or on edge"
+    assert gad7.loinc_total == "70274-6"
+
+
+def test_wsas_definition() -> None:
+    wsas = get_measure(WSAS)
+    assert len(wsas.items) == 5
+    assert [i.allows_not_applicable for i in wsas.items] == [True, False, False, False, False]
+    assert (wsas.total_min, wsas.total_max) == (0, 40)
+    assert wsas.caseness_cutoff is None
+    assert wsas.reliable_change is None
+    assert [o.value for o in wsas.options] == list(range(9))
+    anchors = {o.value: o.label for o in wsas.options if o.value % 2 == 0}
+    assert anchors == {
+        0: "Not at all",
+        2: "Slightly",
+        4: "Definitely",
+        6: "Markedly",
+        8: "Very severely",
+    }
+    assert "Mundt" in wsas.attribution
+    assert "work" in wsas.items[0].text
+    assert "close relationships" in wsas.items[4].text
+
+
+def test_outcome_thresholds_match_definitions() -> None:
+    phq9, gad7 = get_measure(PHQ9), get_measure(GAD7)
+    assert OUTCOME_THRESHOLDS.phq9_caseness == phq9.caseness_cutoff
+    assert OUTCOME_THRESHOLDS.gad7_caseness == gad7.caseness_cutoff
+    assert OUTCOME_THRESHOLDS.phq9_reliable_change == phq9.reliable_change
+    assert OUTCOME_THRESHOLDS.gad7_reliable_change == gad7.reliable_change
+
+
+# Every band boundary: cut-off minus 1, cut-off, and maximum.
+BAND_CASES = [
+    # PHQ-9: 0-4 minimal, 5-9 mild, 10-14 moderate, 15-19 moderately severe, 20-27 severe
+    (PHQ9, 0, "minimal"),
+    (PHQ9, 4, "minimal"),
+    (PHQ9, 5, "mild"),
+    (PHQ9, 9, "mild"),
+    (PHQ9, 10, "moderate"),
+    (PHQ9, 14, "moderate"),
+    (PHQ9, 15, "moderately_severe"),
+    (PHQ9, 19, "moderately_severe"),
+    (PHQ9, 20, "severe"),
+    (PHQ9, 27, "severe"),
+    # GAD-7: 0-4 minimal, 5-9 mild, 10-14 moderate, 15-21 severe
+    (GAD7, 0, "minimal"),
+    (GAD7, 4, "minimal"),
+    (GAD7, 5, "mild"),
+    (GAD7, 9, "mild"),
+    (GAD7, 10, "moderate"),
+    (GAD7, 14, "moderate"),
+    (GAD7, 15, "severe"),
+    (GAD7, 21, "severe"),
+    # WSAS: 0-9 subclinical, 10-19 significant, 20-40 severe
+    (WSAS, 0, "subclinical"),
+    (WSAS, 9, "subclinical"),
+    (WSAS, 10, "significant_functional_impairment_moderate"),
+    (WSAS, 19, "significant_functional_impairment_moderate"),
+    (WSAS, 20, "severe_functional_impairment"),
+    (WSAS, 40, "severe_functional_impairment"),
+]
+
+
+@pytest.mark.parametrize(
+    ("measure_id", "total", "band_key"), BAND_CASES, ids=[f"{m}-{t}" for m, t, _ in BAND_CASES]
+)
+def test_band_boundaries(measure_id: str, total: int, band_key: str) -> None:
+    band = get_measure(measure_id).band_for(total)
+    assert band.key == band_key
+    assert band.lower <= total <= band.upper
+
+
+@pytest.mark.parametrize(
+    ("measure_id", "total"),
+    [(PHQ9, -1), (PHQ9, 28), (GAD7, 22), (WSAS, 41)],
+)
+def test_band_outside_range_raises(measure_id: str, total: int) -> None:
+    with pytest.raises(ValueError, match="outside"):
+        get_measure(measure_id).band_for(total)
+
+
+@pytest.mark.parametrize(
+    ("measure_id", "total", "case"),
+    [
+        (PHQ9, 0, False),
+        (PHQ9, 9, False),
+        (PHQ9, 10, True),
+        (PHQ9, 27, True),
+        (GAD7, 0, False),
+        (GAD7, 7, False),
+        (GAD7, 8, True),
+        (GAD7, 21, True),
+        (WSAS, 9, None),
+        (WSAS, 40, None),
+    ],
+)
+def test_caseness_boundaries(measure_id: str, total: int, case: bool | None) -> None:
+    assert get_measure(measure_id).is_case(total) is case
+
+
+def test_is_case_rejects_bool_total() -> None:
+    with pytest.raises(ValueError, match="not a whole number"):
+        get_measure(PHQ9).is_case(True)
+
+
+def test_band_key_and_lookup() -> None:
+    phq9 = get_measure(PHQ9)
+    assert phq9.band_by_key("moderately_severe").label == "Moderately severe"
+    with pytest.raises(KeyError):
+        phq9.band_by_key("nope")
+    assert phq9.item(9).number == 9
+    with pytest.raises(KeyError):
+        phq9.item(10)
+
+
+# Validation of bad definitions -------------------------------------------------------
+
+
+def _definition() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DEFAULT_DIRECTORY / "gad7.json").read_text("utf-8"))
+    return data
+
+
+def _load_one(tmp_path: Path, data: Any) -> Measure:
+    (tmp_path / "m.json").write_text(json.dumps(data), encoding="utf-8")
+    return load_measures(tmp_path)["gad7"]
+
+
+def test_new_measure_is_only_a_json_file(tmp_path: Path) -> None:
+    data = _definition()
+    data["id"] = "adsm_test"
+    data["short_name"] = "ADSM"
+    (tmp_path / "adsm.json").write_text(json.dumps(data), encoding="utf-8")
+    assert load_measures(tmp_path)["adsm_test"].band_for(15).key == "severe"
+
+
+def _break(change: Any) -> dict[str, Any]:
+    data = _definition()
+    change(data)
+    return data
+
+
+BAD_DEFINITIONS = {
+    "gap_between_bands": (lambda d: d["bands"][1].update(lower=6), "contiguous"),
+    "overlapping_bands": (lambda d: d["bands"][1].update(lower=4), "contiguous"),
+    "bands_stop_short": (lambda d: d["bands"][-1].update(upper=20), "total maximum"),
+    "bands_start_late": (lambda d: d["bands"][0].update(lower=1), "contiguous"),
+    "wrong_total_max": (lambda d: d.update(total_max=20), "item ranges"),
+    "items_out_of_order": (lambda d: d["items"][0].update(number=2), "numbered"),
+    "caseness_outside": (lambda d: d.update(caseness_cutoff=30), "caseness"),
+    "negative_reliable_change": (lambda d: d.update(reliable_change=-1), "reliable change"),
+    "risk_item_not_an_item": (lambda d: d.update(risk_item=12), "risk item"),
+    "missing_name": (lambda d: d.pop("name"), "missing 'name'"),
+    "total_not_int": (lambda d: d.update(total_min="0"), "whole number"),
+    "bool_total": (lambda d: d.update(total_min=False), "whole number"),
+    "option_missing": (lambda d: d["options"].pop(), "option label"),
+    "duplicate_option": (lambda d: d["options"].append({"value": 0, "label": "x"}), "duplicate"),
+    "bad_id": (lambda d: d.update(id="GAD 7"), "id"),
+    "repeated_band_label": (lambda d: d["bands"][1].update(label="Minimal"), "repeated"),
+    "items_not_list": (lambda d: d.update(items="nine"), "list of objects"),
+    "empty_items": (lambda d: d.update(items=[], total_max=0, bands=[]), "no items"),
+    "min_above_max": (lambda d: d["items"][0].update(min=4), "min above max"),
+    "not_applicable_not_bool": (
+        lambda d: d["items"][0].update(allows_not_applicable="yes"),
+        "true or false",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_DEFINITIONS))
+def test_bad_definitions_raise(tmp_path: Path, name: str) -> None:
+    change, message = BAD_DEFINITIONS[name]
+    with pytest.raises(ValueError, match=message):
+        _load_one(tmp_path, _break(change))
+
+
+def test_not_an_object_raises(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="JSON object"):
+        _load_one(tmp_path, [1, 2, 3])
+
+
+def test_invalid_json_raises(tmp_path: Path) -> None:
+    (tmp_path / "m.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_measures(tmp_path)
+
+
+def test_duplicate_ids_raise(tmp_path: Path) -> None:
+    for name in ("a.json", "b.json"):
+        (tmp_path / name).write_text(json.dumps(_definition()), encoding="utf-8")
+    with pytest.raises(ValueError, match="duplicate measure id"):
+        load_measures(tmp_path)
+
+
+def test_empty_directory_raises(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no measure definitions"):
+        load_measures(tmp_path)
