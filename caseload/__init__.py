@@ -49,7 +49,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """Attach every area's blueprint."""
     from caseload.auth.views import bp as auth_bp
+    from caseload.cases.views import bp as cases_bp
     from caseload.main.views import bp as main_bp
+    from caseload.notes.views import bp as notes_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(notes_bp)

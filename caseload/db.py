@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, Enum, Integer, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -88,4 +89,34 @@ def render_migration_item(type_: str, obj: Any, _autogen_context: Any) -> str | 
     """Write UTCDateTime into migrations as the plain column type it stores."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, IntEnumType):
+        return "sa.Integer()"
     return False
+
+
+def enum_column(enum_cls: type[StrEnum], *, length: int = 32) -> Enum:
+    """A column type storing a string enum by value, without a database enum type."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class IntEnumType(TypeDecorator[IntEnum]):
+    """An integer column that reads back as a given IntEnum (e.g. attendance codes)."""
+
+    impl = Integer
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[IntEnum]) -> None:
+        super().__init__()
+        self.enum_cls = enum_cls
+
+    def process_bind_param(self, value: int | None, dialect: Any) -> int | None:
+        return None if value is None else int(self.enum_cls(value))
+
+    def process_result_value(self, value: int | None, dialect: Any) -> IntEnum | None:
+        return None if value is None else self.enum_cls(value)

@@ -114,3 +114,44 @@ def can_manage_users(user: Any) -> bool:
 def can_see_aggregates(user: Any) -> bool:
     """Service leads see consented, disclosure-controlled aggregates."""
     return bool(user.is_authenticated) and user.role is Role.LEAD
+
+
+def visible_episodes_clause(user: Any) -> Any:
+    """A SQL condition on episodes: the ones this user may see.
+
+    Workers see the episodes assigned to them; supervisors those of the workers
+    in the teams they supervise; leads and admins no individual episode at all.
+    """
+    from sqlalchemy import false, select
+
+    from caseload.models import Episode, Team, User
+
+    if not getattr(user, "is_authenticated", False):
+        return false()
+    if user.role is Role.WORKER:
+        return Episode.worker_id == user.id
+    if user.role is Role.SUPERVISOR:
+        team_workers = (
+            select(User.id).join(Team, User.team_id == Team.id).where(Team.supervisor_id == user.id)
+        )
+        return Episode.worker_id.in_(team_workers)
+    return false()
+
+
+def can_view_episode(user: Any, episode: Any) -> bool:
+    """The record-level form of :func:`visible_episodes_clause`."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.role is Role.WORKER:
+        return bool(episode.worker_id == user.id)
+    if user.role is Role.SUPERVISOR:
+        team = episode.worker.team
+        return team is not None and team.supervisor_id == user.id
+    return False
+
+
+def can_change_episode(user: Any, episode: Any) -> bool:
+    """Workers change their own episodes; supervisors act through supervision instead."""
+    return bool(getattr(user, "is_authenticated", False)) and user.role is Role.WORKER and (
+        episode.worker_id == user.id
+    )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
@@ -61,6 +63,8 @@ def init_app(app: Flask) -> None:
     app.before_request(_enforce_policy)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
+    app.add_template_filter(format_local_date, "local_date")
+    app.add_template_filter(format_local_datetime, "local_datetime")
 
 
 def _assign_request_id() -> None:
@@ -108,7 +112,11 @@ def _template_globals() -> dict[str, Any]:
 
 #: The header menu for each role: (endpoint, text). Areas add their entries here.
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.WORKER: [("main.home", "Home")],
+    Role.WORKER: [
+        ("cases.caseload", "My caseload"),
+        ("cases.register_client", "Register a client"),
+        ("notes.index", "Reflective notes"),
+    ],
     Role.SUPERVISOR: [("main.home", "Home")],
     Role.LEAD: [("main.home", "Home")],
     Role.ADMIN: [("main.home", "Home")],
@@ -160,3 +168,23 @@ def refuse_demo_accounts_in_production(app: Flask) -> None:
                 "Refusing to start in production: the database holds demo accounts. "
                 "Use a fresh database for production."
             )
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def format_local_date(value: date | datetime | None) -> str:
+    """A date as people in the UK write it: 3 Nov 2026."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(LONDON).date()
+    return f"{value.day} {value:%b %Y}"
+
+
+def format_local_datetime(value: datetime | None) -> str:
+    """A moment in UK time: 3 Nov 2026, 14:30."""
+    if value is None:
+        return ""
+    local = value.astimezone(LONDON)
+    return f"{local.day} {local:%b %Y, %H:%M}"

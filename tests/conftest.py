@@ -184,7 +184,7 @@ def user_factory(app: Flask) -> Any:
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     """The CSRF token from a page's form, for the client's current session."""
-    html = client.get(path).get_data(as_text=True)
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
         r'name="csrf_token" value="([^"]+)"', html
     )

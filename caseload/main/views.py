@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from caseload.policy import SIGNED_IN, policy
+from caseload.policy import SIGNED_IN, Role, policy
 
 bp = Blueprint("main", __name__)
 
@@ -15,4 +15,6 @@ bp = Blueprint("main", __name__)
 @policy(SIGNED_IN)
 def home() -> ResponseReturnValue:
     """The home page for the signed-in user's role."""
+    if current_user.role is Role.WORKER:
+        return redirect(url_for("cases.caseload"))
     return render_template("main/home.html", user=current_user)

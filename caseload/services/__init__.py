@@ -12,3 +12,11 @@ class ServiceError(ValueError):
         super().__init__(message)
         self.message = message
         self.field_errors = field_errors or {}
+
+
+class NotVisible(LookupError):
+    """The record does not exist or the user may not see it; both look the same (404)."""
+
+
+class Conflict(RuntimeError):
+    """Someone else saved the record since the form was opened (optimistic locking)."""

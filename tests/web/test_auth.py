@@ -48,7 +48,7 @@ def test_password_then_code_signs_in(client: FlaskClient, user_factory: Any) -> 
     assert client.get("/").status_code == 302
     response = post_code(client, next_code(user))
     assert response.status_code == 302
-    page = client.get("/")
+    page = client.get("/", follow_redirects=True)
     assert page.status_code == 200
     assert "Test Practitioner" in page.get_data(as_text=True)
     assert "login.success" in actions()
@@ -209,7 +209,7 @@ def test_disabling_a_user_ends_their_sessions(client: FlaskClient, user_factory:
 
     user = user_factory(Role.WORKER)
     sign_in(client, user)
-    assert client.get("/").status_code == 200
+    assert client.get("/caseload").status_code == 200
     set_active(user, active=False)
     db.session.commit()
     assert client.get("/").status_code == 302

@@ -13,12 +13,18 @@ from caseload.web import STATIC_ENDPOINTS, safe_next
 from tests.conftest import PASSWORD, sign_in
 
 
+def placeholder(rule: Any, arg: str) -> object:
+    """A value the rule accepts for an argument: the first choice of an `any`, else 1."""
+    items = getattr(rule._converters[arg], "items", None)
+    return sorted(items)[0] if items else 1
+
+
 def post_routes(app: Flask) -> list[str]:
     """Every URL that accepts POST, with placeholder values for its arguments."""
     urls = []
     for rule in app.url_map.iter_rules():
         if "POST" in (rule.methods or set()):
-            urls.append(rule.build({arg: 1 for arg in rule.arguments})[1])
+            urls.append(rule.build({arg: placeholder(rule, arg) for arg in rule.arguments})[1])
     return urls
 
 

@@ -1,0 +1,125 @@
+"""Turning submitted forms into service input, and service errors back onto forms."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from wtforms import Form
+
+from caseload.cases.forms import CONTACT_MEASURES, ContactFormBase
+from caseload.domain.codes import (
+    AttendanceCode,
+    ContactMode,
+    ContactType,
+    Intervention,
+    NotCollectedReason,
+    RiskLevel,
+)
+from caseload.domain.measures import get_measure
+from caseload.domain.scoring import NOT_APPLICABLE, AnswerValue
+from caseload.services import ServiceError
+from caseload.services.contacts import ContactInput
+
+LONDON = ZoneInfo("Europe/London")
+
+#: Service field names that differ from the form's.
+FIELD_ALIASES = {"occurred_at": "occurred_on"}
+
+
+def london_to_utc(day: date, at: time) -> datetime:
+    """A wall-clock time in the UK as an aware UTC datetime."""
+    return datetime.combine(day, at, tzinfo=LONDON).astimezone(UTC)
+
+
+def london_now() -> datetime:
+    """The current time in the UK."""
+    return datetime.now(LONDON)
+
+
+def today_in_london() -> date:
+    """Today's date in the UK (the date a clinician means by "today")."""
+    return london_now().date()
+
+
+def _answers(form: Form, measure_id: str) -> list[AnswerValue] | None:
+    measure = get_measure(measure_id)
+    values: list[AnswerValue] = []
+    for item in measure.items:
+        raw = form[f"{measure_id}_{item.number}"].data
+        if raw in (None, "", "None"):
+            values.append(None)
+        elif raw == "na":
+            values.append(NOT_APPLICABLE)
+        else:
+            values.append(int(raw))
+    return None if all(v is None for v in values) else values
+
+
+def contact_input(form: ContactFormBase) -> ContactInput:
+    """The service input for a validated contact form."""
+    answers = {m: _answers(form, m) for m in CONTACT_MEASURES}
+    difficulty = form["phq9_difficulty"].data if "phq9_difficulty" in form else None
+    return ContactInput(
+        occurred_at=london_to_utc(form.occurred_on.data, form.occurred_time.data),
+        contact_type=ContactType(form.contact_type.data),
+        mode=ContactMode(form.mode.data),
+        attendance=AttendanceCode(int(form.attendance.data)),
+        duration_minutes=form.duration_minutes.data,
+        intervention=Intervention(form.intervention.data) if form.intervention.data else None,
+        note=form.note.data or "",
+        phq9=answers["phq9"],
+        phq9_difficulty=int(difficulty) if difficulty not in (None, "", "None") else None,
+        gad7=answers["gad7"],
+        wsas=answers["wsas"],
+        not_collected_reason=(
+            NotCollectedReason(form.not_collected_reason.data)
+            if form.measures_not_collected.data and form.not_collected_reason.data else None
+        ),
+        risk_level=RiskLevel(form.risk_level.data) if form.risk_level.data else None,
+        risk_factors=form.risk_factors.data or "",
+        risk_action=form.risk_action.data or "",
+    )
+
+
+def fill_contact_form(form: ContactFormBase, data: ContactInput) -> None:
+    """Put a saved contact's content into a form (to correct or complete it)."""
+    local = data.occurred_at.astimezone(LONDON)
+    form.occurred_on.data = local.date()
+    form.occurred_time.data = local.time().replace(second=0, microsecond=0)
+    form.contact_type.data = data.contact_type.value
+    form.mode.data = data.mode.value
+    form.attendance.data = str(int(data.attendance))
+    form.duration_minutes.data = data.duration_minutes
+    form.intervention.data = data.intervention.value if data.intervention else ""
+    form.note.data = data.note
+    for measure_id in CONTACT_MEASURES:
+        values = getattr(data, measure_id) or []
+        for number, value in enumerate(values, start=1):
+            form[f"{measure_id}_{number}"].data = (
+                None if value is None else "na" if value is NOT_APPLICABLE else str(value)
+            )
+    if data.phq9_difficulty is not None:
+        form["phq9_difficulty"].data = str(data.phq9_difficulty)
+    form.measures_not_collected.data = data.not_collected_reason is not None
+    form.not_collected_reason.data = (
+        data.not_collected_reason.value if data.not_collected_reason else ""
+    )
+    form.risk_level.data = data.risk_level.value if data.risk_level else None
+    form.risk_factors.data = data.risk_factors
+    form.risk_action.data = data.risk_action
+
+
+def apply_service_errors(form: Form, error: ServiceError) -> list[str]:
+    """Attach a service's field errors to the form; return the messages with no field."""
+    unplaced: list[str] = []
+    for key, message in error.field_errors.items():
+        name = FIELD_ALIASES.get(key, key)
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+        else:
+            unplaced.append(message)
+    if not error.field_errors:
+        unplaced.append(error.message)
+    return unplaced
+

@@ -1,0 +1,339 @@
+"""Plotly figure builders from plain data: no Flask, no database.
+
+Each builder returns a figure as a JSON-safe ``{"data": [...], "layout": {...}}``
+dict. Pages carry it in a ``data-figure`` attribute (see ``figure_json``) and
+``static/js/chart.mjs`` draws it, so no inline script is needed under the CSP.
+
+Severity bands and caseness cut-offs come from the measure definitions in
+``caseload.domain.measures`` so the chart and the outcome rules never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from caseload.domain.measures import GAD7, PHQ9, Measure, get_measure
+
+FONT_FAMILY = "Frutiger W01, Arial, sans-serif"
+TEXT_COLOUR = "#212b32"  # NHS black
+SECONDARY_TEXT_COLOUR = "#4c6272"  # NHS dark grey
+CASENESS_COLOUR = "#425563"
+DNA_COLOUR = "#d5281b"  # NHS red
+NO_SCORES_MESSAGE = "No scores recorded yet"
+
+#: Line colour and marker symbol per measure: colour is never the only cue.
+SERIES_STYLE = {
+    PHQ9: {"colour": "#005eb8", "symbol": "circle"},  # NHS blue
+    GAD7: {"colour": "#330072", "symbol": "square"},  # NHS purple
+}
+
+#: Band tints from least to most severe (NHS green, yellow, warm yellow, orange, red);
+#: measures with fewer bands take the first and the last ones (least and most severe).
+BAND_TINTS = ("#007f3b", "#ffeb3b", "#ffb81c", "#ed8b00", "#d5281b")
+BAND_OPACITY = 0.12
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True, slots=True)
+class ChartPoint:
+    """One contact of an episode as the outcome chart needs it."""
+
+    contact_number: int  #: 1-based position among the episode's contacts shown
+    occurred_on: date
+    phq9: int | None  #: PHQ-9 total, None when not recorded
+    gad7: int | None  #: GAD-7 total, None when not recorded
+    attended: bool
+    dna: bool  #: did not attend (attendance codes 3 or 7)
+
+
+def short_date(day: date) -> str:
+    """En-GB short date without a leading zero, e.g. ``3 Nov`` (portable, unlike ``%-d``)."""
+    return f"{day.day} {_MONTHS[day.month - 1]}"
+
+
+def long_date(day: date) -> str:
+    """En-GB date with the year, e.g. ``3 Nov 2025``."""
+    return f"{short_date(day)} {day.year}"
+
+
+def outcome_chart(
+    points: Sequence[ChartPoint], *, title: str = "PHQ-9 and GAD-7 by contact"
+) -> dict[str, Any]:
+    """PHQ-9 (top) and GAD-7 (bottom) by contact, over severity bands, with DNAs marked."""
+    measures = ((get_measure(PHQ9), 1), (get_measure(GAD7), 2))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    has_dna = any(point.dna for point in points)
+    has_scores = False
+    for measure, row in measures:
+        scored = [p for p in points if p.attended and _score(p, measure.id) is not None]
+        has_scores = has_scores or bool(scored)
+        fig.add_trace(_score_trace(measure, scored), row=row, col=1)
+        if has_dna:
+            fig.add_trace(_dna_trace(points, first=row == 1), row=row, col=1)
+        _add_bands(fig, measure, row)
+        _add_caseness(fig, measure, row)
+    _style_axes(fig, points, measures)
+    fig.update_layout(
+        template="none",
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 18}},
+        font={"family": FONT_FAMILY, "size": 14, "color": TEXT_COLOUR},
+        height=480,
+        margin={"l": 64, "r": 24, "t": 96, "b": 64},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        showlegend=True,
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "xanchor": "left",
+            "y": 1.04,
+            "yanchor": "bottom",
+            "traceorder": "normal",
+        },
+        hovermode="closest",
+        hoverlabel={"font": {"family": FONT_FAMILY}},
+        meta={"points": len(points)},
+    )
+    if not has_scores:
+        fig.add_annotation(
+            text=NO_SCORES_MESSAGE,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+            font={"size": 16, "color": SECONDARY_TEXT_COLOUR},
+            bgcolor="#ffffff",
+        )
+    figure: dict[str, Any] = json.loads(fig.to_json())
+    return figure
+
+
+def chart_summary(points: Sequence[ChartPoint]) -> str:
+    """One plain-English sentence describing the outcome chart, for screen readers."""
+    if not points:
+        return "No contacts recorded yet."
+    phrases = []
+    for measure_id in (PHQ9, GAD7):
+        name = get_measure(measure_id).short_name
+        scores = [
+            score for p in points if p.attended and (score := _score(p, measure_id)) is not None
+        ]
+        if len(scores) >= 2:
+            phrases.append((name, f"from {scores[0]} to {scores[-1]}"))
+        elif scores:
+            phrases.append((name, f"was {scores[0]}"))
+    contacts = _plural(len(points), "contact")
+    if not phrases:
+        sentence = f"No PHQ-9 or GAD-7 scores recorded over {contacts}"
+    elif len(phrases) == 1:
+        sentence = f"{_clause(*phrases[0])} over {contacts}"
+    else:
+        (first_name, first), (second_name, second) = phrases
+        if first.startswith("from") and second.startswith("from"):
+            # "PHQ-9 went from 18 to 9 and GAD-7 from 15 to 7": the verb is shared.
+            joined = f"{_clause(first_name, first)} and {second_name} {second}"
+        else:
+            joined = f"{_clause(first_name, first)} and {_clause(second_name, second)}"
+        sentence = f"{joined} over {contacts}"
+    dnas = sum(1 for p in points if p.dna)
+    if dnas:
+        sentence += f"; {dnas} did not attend"
+    return sentence + "."
+
+
+def figure_json(fig: dict[str, Any]) -> str:
+    """Compact JSON for a ``data-figure`` attribute; let Jinja escape it, never mark it safe."""
+    return json.dumps(fig, separators=(",", ":"), allow_nan=False)
+
+
+def _score(point: ChartPoint, measure_id: str) -> int | None:
+    return point.phq9 if measure_id == PHQ9 else point.gad7
+
+
+def _clause(name: str, change: str) -> str:
+    return f"{name} went {change}" if change.startswith("from") else f"{name} {change}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _band_label(measure: Measure, score: int) -> str:
+    try:
+        return measure.band_for(score).label
+    except ValueError:
+        return "out of range"
+
+
+def _score_trace(measure: Measure, scored: Sequence[ChartPoint]) -> go.Scatter:
+    style = SERIES_STYLE[measure.id]
+    return go.Scatter(
+        x=[p.contact_number for p in scored],
+        y=[_score(p, measure.id) for p in scored],
+        # The hover reads the contact number from customdata: %{x} would show the tick text.
+        customdata=[
+            [
+                p.contact_number,
+                long_date(p.occurred_on),
+                _band_label(measure, _score(p, measure.id) or 0),
+            ]
+            for p in scored
+        ],
+        name=measure.short_name,
+        legendrank=1 if measure.id == PHQ9 else 2,
+        mode="lines+markers",
+        line={"color": style["colour"], "width": 3},
+        marker={
+            "color": style["colour"],
+            "symbol": style["symbol"],
+            "size": 10,
+            "line": {"color": "#ffffff", "width": 1},
+        },
+        cliponaxis=False,
+        hovertemplate=(
+            "Contact %{customdata[0]}, %{customdata[1]}<br>"
+            f"{measure.short_name} %{{y}}: %{{customdata[2]}}<extra></extra>"
+        ),
+    )
+
+
+def _dna_trace(points: Sequence[ChartPoint], *, first: bool) -> go.Scatter:
+    missed = [p for p in points if p.dna]
+    return go.Scatter(
+        x=[p.contact_number for p in missed],
+        y=[0] * len(missed),
+        customdata=[[p.contact_number, long_date(p.occurred_on)] for p in missed],
+        name="Did not attend",
+        legendgroup="dna",
+        legendrank=3,
+        showlegend=first,
+        mode="markers",
+        marker={"color": DNA_COLOUR, "symbol": "x", "size": 11},
+        cliponaxis=False,
+        hovertemplate="Contact %{customdata[0]}, %{customdata[1]}<br>Did not attend<extra></extra>",
+    )
+
+
+def _band_edges(measure: Measure) -> list[tuple[float, float]]:
+    """Vertical extent of each band: integer totals sit in the middle of their band."""
+    low, high = _y_range(measure)
+    edges = []
+    for index, band in enumerate(measure.bands):
+        bottom = low if index == 0 else band.lower - 0.5
+        top = high if index == len(measure.bands) - 1 else band.upper + 0.5
+        edges.append((bottom, top))
+    return edges
+
+
+def _band_tint(index: int, count: int) -> str:
+    if count >= len(BAND_TINTS):
+        return BAND_TINTS[min(index, len(BAND_TINTS) - 1)]
+    if index == count - 1:
+        return BAND_TINTS[-1]
+    return BAND_TINTS[index]
+
+
+def _add_bands(fig: go.Figure, measure: Measure, row: int) -> None:
+    axis = "" if row == 1 else str(row)
+    for index, (band, (bottom, top)) in enumerate(
+        zip(measure.bands, _band_edges(measure), strict=True)
+    ):
+        fig.add_shape(
+            type="rect",
+            xref=f"x{axis} domain",
+            yref=f"y{axis}",
+            x0=0,
+            x1=1,
+            y0=bottom,
+            y1=top,
+            layer="below",
+            line={"width": 0},
+            fillcolor=_band_tint(index, len(measure.bands)),
+            opacity=BAND_OPACITY,
+            name=f"{measure.id}-band-{band.key}",
+        )
+        fig.add_annotation(
+            text=band.label,
+            xref=f"x{axis} domain",
+            yref=f"y{axis}",
+            x=1,
+            y=(max(bottom, band.lower) + min(top, band.upper)) / 2,
+            xanchor="right",
+            showarrow=False,
+            font={"size": 11, "color": SECONDARY_TEXT_COLOUR},
+        )
+
+
+def _add_caseness(fig: go.Figure, measure: Measure, row: int) -> None:
+    if measure.caseness_cutoff is None:
+        return
+    axis = "" if row == 1 else str(row)
+    fig.add_shape(
+        type="line",
+        xref=f"x{axis} domain",
+        yref=f"y{axis}",
+        x0=0,
+        x1=1,
+        y0=measure.caseness_cutoff,
+        y1=measure.caseness_cutoff,
+        layer="below",
+        line={"color": CASENESS_COLOUR, "width": 1.5, "dash": "dash"},
+        name=f"{measure.id}-caseness",
+    )
+    fig.add_annotation(
+        text="Caseness",
+        xref=f"x{axis} domain",
+        yref=f"y{axis}",
+        x=0,
+        y=measure.caseness_cutoff,
+        xanchor="left",
+        yanchor="bottom",
+        showarrow=False,
+        font={"size": 11, "color": CASENESS_COLOUR},
+    )
+
+
+def _y_range(measure: Measure) -> tuple[float, float]:
+    # One point of headroom each side so markers at 0 (DNAs) and at the maximum show whole.
+    return (measure.total_min - 1, measure.total_max + 1)
+
+
+def _style_axes(
+    fig: go.Figure, points: Sequence[ChartPoint], measures: Sequence[tuple[Measure, int]]
+) -> None:
+    numbers = [p.contact_number for p in points]
+    fig.update_xaxes(
+        tickmode="array",
+        tickvals=numbers,
+        ticktext=[f"{p.contact_number}<br>{short_date(p.occurred_on)}" for p in points],
+        range=[min(numbers, default=1) - 0.5, max(numbers, default=1) + 0.5],
+        showgrid=False,
+        zeroline=False,
+        showline=True,
+        linecolor=SECONDARY_TEXT_COLOUR,
+        fixedrange=True,
+    )
+    fig.update_xaxes(title_text="Contact", row=2, col=1)
+    for measure, row in measures:
+        fig.update_yaxes(
+            title_text=f"{measure.short_name} score",
+            range=list(_y_range(measure)),
+            tickmode="array",
+            tickvals=sorted({band.lower for band in measure.bands} | {measure.total_max}),
+            # No gridlines: the band shading gives the horizontal structure, and a gridline
+            # at the cut-off would be drawn over the dashed caseness line.
+            showgrid=False,
+            zeroline=False,
+            fixedrange=True,
+            row=row,
+            col=1,
+        )

@@ -1,0 +1,64 @@
+"""Reflective notes: write one, list your own."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+
+from caseload.cases.formdata import apply_service_errors
+from caseload.cases.forms import NoteForm, options
+from caseload.domain.codes import ReflectiveTheme
+from caseload.extensions import db
+from caseload.models import Client, Episode
+from caseload.policy import WORKER, policy
+from caseload.services import ServiceError
+from caseload.services.notes import notes_by, write_note
+
+bp = Blueprint("notes", __name__, url_prefix="/notes")
+
+
+@bp.get("/")
+@policy(WORKER)
+def index() -> ResponseReturnValue:
+    """The worker's own reflective notes, newest first."""
+    return render_template("notes/index.html", notes=notes_by(current_user))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@policy(WORKER)
+def new() -> ResponseReturnValue:
+    """Write a reflective note."""
+    form = NoteForm()
+    form.episode_id.choices = options([("", "No case")] + [
+        (episode_id, f"{name} ({ref})")
+        for episode_id, name, ref in db.session.execute(
+            select(Episode.id, Client.name, Client.service_ref)
+            .join(Client, Client.id == Episode.client_id)
+            .where(Episode.worker_id == current_user.id, Episode.discharged_on.is_(None))
+            .order_by(Client.name)
+        )
+    ])
+    if request.method == "GET" and request.args.get("episode", "").isdigit():
+        form.episode_id.data = request.args["episode"]
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            write_note(
+                current_user,
+                text=form.text.data,
+                themes=[ReflectiveTheme(v) for v in form.themes.data],
+                episode_id=int(form.episode_id.data) if form.episode_id.data else None,
+                manageability=int(form.manageability.data) if form.manageability.data else None,
+                shared_with_supervisor=form.shared_with_supervisor.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            problems = apply_service_errors(form, error)
+        else:
+            db.session.commit()
+            flash("Reflective note saved.", "success")
+            return redirect(url_for("notes.index"))
+    return render_template("notes/new.html", form=form, problems=problems), (
+        400 if request.method == "POST" else 200)

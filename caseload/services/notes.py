@@ -1,0 +1,72 @@
+"""Reflective notes: written by a worker, private unless shared with their supervisor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from caseload.domain.codes import ReflectiveTheme
+from caseload.extensions import db
+from caseload.models import Episode, ReflectiveNote, User
+from caseload.services import ServiceError
+from caseload.services.audit import record_event
+from caseload.services.episodes import active_caseload_count
+
+MAX_NOTE_LENGTH = 10_000
+
+
+def write_note(
+    author: User,
+    *,
+    text: str,
+    themes: Iterable[ReflectiveTheme],
+    episode_id: int | None = None,
+    manageability: int | None = None,
+    shared_with_supervisor: bool = False,
+) -> ReflectiveNote:
+    """Save a reflective note, recording the author's caseload at the time."""
+    errors: dict[str, str] = {}
+    chosen = sorted({t.value for t in themes})
+    if not text.strip():
+        errors["text"] = "Write your reflection."
+    elif len(text) > MAX_NOTE_LENGTH:
+        errors["text"] = f"Keep a note under {MAX_NOTE_LENGTH:,} characters."
+    if not chosen:
+        errors["themes"] = "Choose at least one theme."
+    if manageability is not None and not 1 <= manageability <= 5:
+        errors["manageability"] = "Choose a rating from 1 to 5."
+    episode = None
+    if episode_id is not None:
+        episode = db.session.scalar(
+            select(Episode).where(Episode.id == episode_id, Episode.worker_id == author.id)
+        )
+        if episode is None:
+            errors["episode_id"] = "Choose one of your own cases, or none."
+    if errors:
+        raise ServiceError(next(iter(errors.values())), field_errors=errors)
+    note = ReflectiveNote(
+        author=author,
+        text=text.strip(),
+        themes_raw=chosen,
+        episode=episode,
+        manageability=manageability,
+        shared_with_supervisor=shared_with_supervisor,
+        caseload_at_writing=active_caseload_count(author),
+    )
+    db.session.add(note)
+    db.session.flush()
+    record_event("note.create", actor=author, object_type="note", object_id=note.id,
+                 client_id=episode.client_id if episode else None)
+    return note
+
+
+def notes_by(author: User) -> list[ReflectiveNote]:
+    """The author's own notes, newest first."""
+    return list(
+        db.session.scalars(
+            select(ReflectiveNote)
+            .where(ReflectiveNote.author_id == author.id)
+            .order_by(ReflectiveNote.written_at.desc())
+        )
+    )

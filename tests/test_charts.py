@@ -1,0 +1,286 @@
+"""Outcome chart figures, built from plain data with no app."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from caseload.charts import (
+    NO_SCORES_MESSAGE,
+    ChartPoint,
+    chart_summary,
+    figure_json,
+    long_date,
+    outcome_chart,
+    short_date,
+)
+from caseload.domain.measures import get_measure
+
+START = date(2025, 11, 3)
+
+
+def _point(
+    number: int,
+    phq9: int | None = None,
+    gad7: int | None = None,
+    *,
+    dna: bool = False,
+    attended: bool | None = None,
+) -> ChartPoint:
+    return ChartPoint(
+        contact_number=number,
+        occurred_on=START + timedelta(days=7 * (number - 1)),
+        phq9=phq9,
+        gad7=gad7,
+        attended=not dna if attended is None else attended,
+        dna=dna,
+    )
+
+
+EPISODE = (
+    _point(1, 18, 15),
+    _point(2, 16, 13),
+    _point(3, dna=True),
+    _point(4, 13, 11),
+    _point(5, 11, 8),
+    _point(6, 9, 7),
+)
+
+
+def _trace(fig: dict[str, Any], name: str, yaxis: str = "y") -> dict[str, Any]:
+    matches = [t for t in fig["data"] if t["name"] == name and t["yaxis"] == yaxis]
+    assert len(matches) == 1, f"expected one {name} trace on {yaxis}"
+    return matches[0]
+
+
+def _texts(fig: dict[str, Any]) -> list[str]:
+    return [a["text"] for a in fig["layout"].get("annotations", [])]
+
+
+def test_figure_is_json_serialisable() -> None:
+    fig = outcome_chart(EPISODE)
+    assert set(fig) == {"data", "layout"}
+    assert json.loads(json.dumps(fig, allow_nan=False)) == fig
+
+
+def test_score_traces_carry_attended_scores_in_contact_order() -> None:
+    fig = outcome_chart(EPISODE)
+    phq9 = _trace(fig, "PHQ-9", "y")
+    gad7 = _trace(fig, "GAD-7", "y2")
+    assert phq9["x"] == [1, 2, 4, 5, 6]
+    assert phq9["y"] == [18, 16, 13, 11, 9]
+    assert gad7["x"] == [1, 2, 4, 5, 6]
+    assert gad7["y"] == [15, 13, 11, 8, 7]
+    assert phq9["mode"] == gad7["mode"] == "lines+markers"
+    # Colour is not the only cue: the two series differ in marker symbol too.
+    assert phq9["marker"]["symbol"] != gad7["marker"]["symbol"]
+    assert phq9["line"]["color"] == "#005eb8"
+    assert gad7["line"]["color"] == "#330072"
+
+
+def test_hover_names_the_band() -> None:
+    fig = outcome_chart(EPISODE)
+    phq9 = _trace(fig, "PHQ-9", "y")
+    assert phq9["hovertemplate"].startswith("Contact %{customdata[0]}, %{customdata[1]}<br>")
+    assert "%{customdata[2]}" in phq9["hovertemplate"]
+    assert [row[0] for row in phq9["customdata"]] == [1, 2, 4, 5, 6]
+    assert [row[2] for row in phq9["customdata"]] == [
+        "Moderately severe",
+        "Moderately severe",
+        "Moderate",
+        "Moderate",
+        "Mild",
+    ]
+
+
+def test_scores_from_contacts_not_attended_are_not_plotted() -> None:
+    fig = outcome_chart([_point(1, 12, 9), _point(2, 20, 18, attended=False)])
+    assert _trace(fig, "PHQ-9", "y")["y"] == [12]
+    assert _trace(fig, "GAD-7", "y2")["y"] == [9]
+
+
+def test_missing_scores_are_skipped() -> None:
+    fig = outcome_chart([_point(1, 12, None), _point(2, None, 9), _point(3, 10, 7)])
+    assert _trace(fig, "PHQ-9", "y")["x"] == [1, 3]
+    assert _trace(fig, "GAD-7", "y2")["x"] == [2, 3]
+
+
+def test_dnas_are_marked_on_both_subplots_at_zero() -> None:
+    fig = outcome_chart(EPISODE)
+    top = _trace(fig, "Did not attend", "y")
+    bottom = _trace(fig, "Did not attend", "y2")
+    for trace in (top, bottom):
+        assert trace["x"] == [3]
+        assert trace["y"] == [0]
+        assert trace["marker"]["symbol"] == "x"
+    # One legend entry for the pair.
+    assert [top["showlegend"], bottom["showlegend"]] == [True, False]
+
+
+def test_no_dna_trace_without_dnas() -> None:
+    fig = outcome_chart([p for p in EPISODE if not p.dna])
+    assert all(t["name"] != "Did not attend" for t in fig["data"])
+
+
+def test_x_ticks_show_contact_number_and_short_date() -> None:
+    fig = outcome_chart(EPISODE)
+    axis = fig["layout"]["xaxis2"]
+    assert axis["tickvals"] == [1, 2, 3, 4, 5, 6]
+    assert axis["ticktext"][0] == "1<br>3 Nov"
+    assert axis["ticktext"][5] == "6<br>8 Dec"
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [(date(2025, 11, 3), "3 Nov"), (date(2026, 1, 31), "31 Jan"), (date(2024, 12, 1), "1 Dec")],
+)
+def test_short_date_has_no_leading_zero(day: date, expected: str) -> None:
+    assert short_date(day) == expected
+
+
+def test_subplots_are_stacked_and_share_the_x_axis() -> None:
+    layout = outcome_chart(EPISODE)["layout"]
+    assert layout["xaxis"]["matches"] == "x2"
+    assert layout["yaxis"]["domain"][0] > layout["yaxis2"]["domain"][1]
+    low, high = layout["yaxis"]["range"]
+    assert low < 0
+    assert high > 27
+    low, high = layout["yaxis2"]["range"]
+    assert low < 0
+    assert high > 21
+
+
+def test_one_band_shape_per_severity_band_from_the_definitions() -> None:
+    phq9, gad7 = get_measure("phq9"), get_measure("gad7")
+    shapes = outcome_chart(EPISODE)["layout"]["shapes"]
+    bands = [s for s in shapes if s["type"] == "rect"]
+    assert len(bands) == len(phq9.bands) + len(gad7.bands)
+    assert all(s["layer"] == "below" and s["opacity"] < 0.5 for s in bands)
+    top = [s for s in bands if s["yref"] == "y"]
+    bottom = [s for s in bands if s["yref"] == "y2"]
+    assert len(top) == len(phq9.bands)
+    assert len(bottom) == len(gad7.bands)
+    # Each band covers its own totals and no others.
+    for band, shape in zip(phq9.bands, top, strict=True):
+        assert shape["y0"] < band.lower <= band.upper < shape["y1"]
+    for lower, upper in zip(top, top[1:], strict=False):
+        assert lower["y1"] == upper["y0"]
+    assert {a for a in _texts(outcome_chart(EPISODE))} >= {b.label for b in phq9.bands}
+
+
+def test_caseness_lines_at_the_cut_offs() -> None:
+    fig = outcome_chart(EPISODE)
+    lines = [s for s in fig["layout"]["shapes"] if s["type"] == "line"]
+    by_axis = {s["yref"]: s for s in lines}
+    assert len(lines) == 2
+    assert by_axis["y"]["y0"] == by_axis["y"]["y1"] == 10
+    assert by_axis["y2"]["y0"] == by_axis["y2"]["y1"] == 8
+    assert all(s["line"]["dash"] == "dash" for s in lines)
+    assert _texts(fig).count("Caseness") == 2
+
+
+def test_layout_basics() -> None:
+    layout = outcome_chart(EPISODE, title="Scores")["layout"]
+    assert layout["title"]["text"] == "Scores"
+    assert layout["meta"] == {"points": 6}
+    assert layout["legend"]["orientation"] == "h"
+    assert layout["font"]["family"].startswith("Frutiger W01")
+    assert 400 <= layout["height"] <= 560
+
+
+def test_empty_input_gives_a_valid_figure_with_a_message() -> None:
+    fig = outcome_chart([])
+    assert json.loads(figure_json(fig)) == fig
+    assert NO_SCORES_MESSAGE == "No scores recorded yet"
+    assert NO_SCORES_MESSAGE in _texts(fig)
+    assert fig["layout"]["meta"] == {"points": 0}
+    assert all(t["y"] == [] for t in fig["data"])
+
+
+def test_contacts_without_scores_also_say_no_scores_yet() -> None:
+    fig = outcome_chart([_point(1, dna=True), _point(2, attended=True)])
+    assert NO_SCORES_MESSAGE in _texts(fig)
+    assert _trace(fig, "Did not attend", "y")["x"] == [1]
+
+
+def test_message_absent_when_there_are_scores() -> None:
+    assert NO_SCORES_MESSAGE not in _texts(outcome_chart(EPISODE))
+
+
+def test_no_data_beyond_what_was_passed() -> None:
+    """Every number and date in the traces comes from the points given, nothing else."""
+    fig = outcome_chart(EPISODE)
+    given_numbers = {p.contact_number for p in EPISODE}
+    given_scores = {s for p in EPISODE for s in (p.phq9, p.gad7) if s is not None}
+    given_dates = {p.contact_number: long_date(p.occurred_on) for p in EPISODE}
+    for trace in fig["data"]:
+        assert set(trace["x"]) <= given_numbers
+        assert set(trace["y"]) <= given_scores | {0}
+        assert len(trace["customdata"]) == len(trace["x"])
+        for row, number in zip(trace["customdata"], trace["x"], strict=True):
+            assert row[0] == number
+            assert row[1] == given_dates[number]
+        assert set(trace) <= {
+            "cliponaxis", "customdata", "hovertemplate", "legendgroup", "legendrank", "line",
+            "marker", "mode", "name", "showlegend", "type", "x", "xaxis", "y", "yaxis",
+        }  # fmt: skip
+    serialised = figure_json(fig)
+    assert "2025" in serialised  # hover dates, from occurred_on
+    assert "2024" not in serialised
+    assert "2026" not in serialised
+
+
+def test_summary_for_a_normal_episode() -> None:
+    assert chart_summary(EPISODE) == (
+        "PHQ-9 went from 18 to 9 and GAD-7 from 15 to 7 over 6 contacts; 1 did not attend."
+    )
+
+
+def test_summary_without_dnas() -> None:
+    points = [_point(1, 12, 10), _point(2, 8, 6)]
+    assert (
+        chart_summary(points) == "PHQ-9 went from 12 to 8 and GAD-7 from 10 to 6 over 2 contacts."
+    )
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        ([], "No contacts recorded yet."),
+        ([_point(1)], "No PHQ-9 or GAD-7 scores recorded over 1 contact."),
+        (
+            [_point(1, dna=True), _point(2, dna=True)],
+            "No PHQ-9 or GAD-7 scores recorded over 2 contacts; 2 did not attend.",
+        ),
+        ([_point(1, 14, None)], "PHQ-9 was 14 over 1 contact."),
+        (
+            [_point(1, 14, None), _point(2, 10, None)],
+            "PHQ-9 went from 14 to 10 over 2 contacts.",
+        ),
+        (
+            [_point(1, None, 12), _point(2, 11, 9)],
+            "PHQ-9 was 11 and GAD-7 went from 12 to 9 over 2 contacts.",
+        ),
+        (
+            [_point(1, 20, 15), _point(2, None, 10), _point(3, dna=True)],
+            "PHQ-9 was 20 and GAD-7 went from 15 to 10 over 3 contacts; 1 did not attend.",
+        ),
+    ],
+)
+def test_summary_with_missing_scores(points: list[ChartPoint], expected: str) -> None:
+    assert chart_summary(points) == expected
+
+
+def test_figure_json_round_trips_compactly() -> None:
+    fig = outcome_chart(EPISODE)
+    text = figure_json(fig)
+    assert json.loads(text) == fig
+    assert '": ' not in text
+
+
+def test_figure_json_refuses_nan() -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        figure_json({"data": [{"y": [float("nan")]}], "layout": {}})
