@@ -9,6 +9,8 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from caseload.services import NotVisible
+
 #: Status code -> (title, what the person can do about it).
 MESSAGES = {
     400: ("Something was wrong with that request",
@@ -52,6 +54,15 @@ def init_app(app: Flask) -> None:
         app.logger.warning("CSRF failure on %s %s [%s]", request.method, request.path,
                            incident_id())
         return render_error(400)
+
+    @app.errorhandler(NotVisible)
+    def not_visible(_error: NotVisible) -> ResponseReturnValue:
+        # Someone else's record and no record at all look the same: 404. The denial was
+        # audited where it was detected; roll back the request's own work.
+        from caseload.extensions import db
+
+        db.session.rollback()
+        return render_error(404)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:

@@ -18,7 +18,7 @@ from caseload.domain.codes import (
 )
 from caseload.domain.measures import get_measure
 from caseload.domain.scoring import NOT_APPLICABLE, AnswerValue
-from caseload.services import ServiceError
+from caseload.services import Conflict, ServiceError
 from caseload.services.contacts import ContactInput
 
 LONDON = ZoneInfo("Europe/London")
@@ -123,3 +123,13 @@ def apply_service_errors(form: Form, error: ServiceError) -> list[str]:
         unplaced.append(error.message)
     return unplaced
 
+
+
+def expected_version(raw: str | None) -> int | None:
+    """The record version a form was opened at. A value that is not a version cannot be
+    trusted to be current, so it is treated as a conflict."""
+    if not raw:
+        return None
+    if raw.isascii() and raw.isdigit():
+        return int(raw)
+    raise Conflict(raw)

@@ -84,12 +84,14 @@ class RegisterClientForm(FlaskForm):
     name = StringField("Full name", validators=[DataRequired("Enter the client's name."),
                                                  Length(max=120)])
     date_of_birth = DateField("Date of birth",
-                              validators=[InputRequired("Enter a real date of birth.")])
+                              validators=[InputRequired("Enter a real date of birth.")],
+        invalid_value_message="Enter a real date of birth.")
     nhs_number = StringField("NHS number (optional)", validators=[Optional(), Length(max=14)])
     phone = StringField("Contact phone (optional)", validators=[Optional(), Length(max=30)])
     gp_practice = StringField("GP practice (optional)", validators=[Optional(), Length(max=120)])
     referral_date = DateField("Referral date",
-                              validators=[InputRequired("Enter a real referral date.")])
+                              validators=[InputRequired("Enter a real referral date.")],
+        invalid_value_message="Enter a real referral date.")
     referral_source = RadioField("Referred by", choices=enum_choices(ReferralSource),
                                  validators=[InputRequired("Choose who referred the client.")])
     referrer_expectation = SelectField(
@@ -158,8 +160,10 @@ def _measure_fields(measure: Measure) -> dict[str, Field]:
 class ContactFormBase(FlaskForm):
     """Log a contact: when, how, what happened, measures and risk."""
 
-    occurred_on = DateField("Date", validators=[InputRequired("Enter a real date.")])
-    occurred_time = TimeField("Time", validators=[InputRequired("Enter a real time, like 14:30.")])
+    occurred_on = DateField("Date", validators=[InputRequired("Enter a real date.")],
+        invalid_value_message="Enter a real date.")
+    occurred_time = TimeField("Time", validators=[InputRequired("Enter a real time, like 14:30.")],
+        invalid_value_message="Enter a real time, like 14:30.")
     contact_type = SelectField("Type of contact", choices=enum_choices(ContactType),
                                default=ContactType.TREATMENT.value)
     mode = SelectField("How", choices=enum_choices(ContactMode),
@@ -176,6 +180,7 @@ class ContactFormBase(FlaskForm):
     )
     duration_minutes = IntegerField(
         "Duration in minutes (optional)",
+        invalid_value_message="Enter the duration as a whole number of minutes, like 30.",
         validators=[Optional(), NumberRange(1, 480, "Duration must be between 1 and 480 minutes.")],
     )
     intervention = SelectField(
@@ -226,7 +231,8 @@ class DischargeForm(FlaskForm):
     reason = RadioField("Reason for discharge", choices=enum_choices(DischargeReason),
                         validators=[InputRequired("Choose the reason for discharge.")])
     discharged_on = DateField("Discharge date",
-                              validators=[InputRequired("Enter a real discharge date.")])
+                              validators=[InputRequired("Enter a real discharge date.")],
+        invalid_value_message="Enter a real discharge date.")
     note = TextAreaField("Discharge note (optional)", validators=[Optional(), Length(max=4000)])
     version = HiddenField()
 

@@ -6,6 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
+from flask import render_template
 from flask_wtf import FlaskForm
 
 from caseload.cases.formdata import london_now
@@ -18,6 +19,7 @@ from caseload.cases.forms import (
 from caseload.charts import ChartPoint, chart_summary, figure_json, outcome_chart
 from caseload.domain.codes import AttendanceCode
 from caseload.domain.measures import get_measure
+from caseload.extensions import db
 from caseload.models import Contact, Episode
 from caseload.services import episodes as episode_service
 
@@ -101,3 +103,14 @@ def correction_form() -> FlaskForm:
     """The contact form plus a reason, for corrections."""
     return type("CorrectionForm", (contact_form_class(), CorrectionMixin), {})()
 
+
+
+def render_and_commit(template: str, **context: Any) -> str:
+    """Render a page, then commit the request's audit events.
+
+    Rendering first matters: a commit expires every loaded object, and a
+    template that then touched them would reload each one with its own query.
+    """
+    html = render_template(template, **context)
+    db.session.commit()
+    return html

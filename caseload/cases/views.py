@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
@@ -11,6 +11,7 @@ from caseload.cases import pages
 from caseload.cases.formdata import (
     apply_service_errors,
     contact_input,
+    expected_version,
     fill_contact_form,
     today_in_london,
 )
@@ -21,6 +22,7 @@ from caseload.cases.forms import (
     RegisterClientForm,
     contact_form_class,
 )
+from caseload.cases.pages import render_and_commit
 from caseload.domain.codes import ComplexityFactor, DischargeReason, ReferralSource
 from caseload.extensions import db
 from caseload.models import Contact
@@ -33,20 +35,13 @@ from caseload.services import episodes as episode_service
 bp = Blueprint("cases", __name__)
 
 
-@bp.errorhandler(NotVisible)
-def not_visible(_error: NotVisible) -> ResponseReturnValue:
-    """Someone else's record, or no record: the same 404 either way."""
-    abort(404)
-
-
 @bp.get("/caseload")
 @policy(WORKER)
 def caseload() -> ResponseReturnValue:
     """My caseload: active cases against the cap, then the waiting list."""
     data = episode_service.worker_caseload(current_user, today=today_in_london())
     view = request.args.get("show", "all")
-    db.session.commit()
-    return render_template("cases/caseload.html", caseload=data, show=view,
+    return render_and_commit("cases/caseload.html", caseload=data, show=view,
                            **pages.measure_context())
 
 
@@ -93,8 +88,7 @@ def episode(episode_id: int) -> ResponseReturnValue:
     """The client and episode page: details, consent, flags, timeline, chart, outcome."""
     record = episode_service.get_episode(current_user, episode_id)
     context = pages.episode_context(record, today=today_in_london())
-    db.session.commit()
-    return render_template("cases/episode.html", **context)
+    return render_and_commit("cases/episode.html", **context)
 
 
 @bp.route("/episodes/<int:episode_id>/contacts/new", methods=["GET", "POST"])
@@ -102,6 +96,10 @@ def episode(episode_id: int) -> ResponseReturnValue:
 def log_contact(episode_id: int) -> ResponseReturnValue:
     """Log a contact (or book one ahead) with the questionnaires."""
     record = episode_service.get_episode(current_user, episode_id, for_change=True)
+    if not record.is_open:
+        db.session.commit()
+        flash("This episode is discharged; contacts can no longer be added.", "info")
+        return redirect(url_for("cases.episode", episode_id=episode_id))
     form = contact_form_class()()
     if request.method == "GET":
         pages.default_contact_time(form)
@@ -116,8 +114,7 @@ def log_contact(episode_id: int) -> ResponseReturnValue:
             db.session.commit()
             flash(pages.saved_message(contact), "success")
             return redirect(url_for("cases.episode", episode_id=episode_id))
-    db.session.commit()
-    return render_template("cases/contact_form.html", form=form, episode=record,
+    return render_and_commit("cases/contact_form.html", form=form, episode=record,
                            problems=problems, mode="new", **pages.measure_context()), (
         400 if request.method == "POST" else 200)
 
@@ -143,7 +140,7 @@ def change_contact(contact_id: int, action: str) -> ResponseReturnValue:
     status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
-            version = int(form.version.data or 0) or None
+            version = expected_version(form.version.data)
             if action == "outcome":
                 contact_service.record_outcome(current_user, contact, contact_input(form),
                                                expected_version=version)
@@ -162,8 +159,7 @@ def change_contact(contact_id: int, action: str) -> ResponseReturnValue:
             flash("Contact updated." if action == "outcome" else "Correction saved.", "success")
             return redirect(url_for("cases.episode", episode_id=contact.episode_id))
     episode = episode_service.get_episode(current_user, contact.episode_id)
-    db.session.commit()
-    return render_template("cases/contact_form.html", form=form, episode=episode,
+    return render_and_commit("cases/contact_form.html", form=form, episode=episode,
                            contact=contact, problems=problems, mode=action,
                            **pages.measure_context()), status
 
@@ -181,7 +177,7 @@ def entered_in_error(contact_id: int) -> ResponseReturnValue:
         try:
             contact_service.mark_entered_in_error(
                 current_user, contact, reason=form.reason.data,
-                expected_version=int(form.version.data or 0) or None)
+                expected_version=expected_version(form.version.data))
             db.session.commit()
         except (Conflict, StaleDataError):
             db.session.rollback()
@@ -192,8 +188,7 @@ def entered_in_error(contact_id: int) -> ResponseReturnValue:
         else:
             flash("Contact marked as entered in error.", "success")
             return redirect(url_for("cases.episode", episode_id=contact.episode_id))
-    db.session.commit()
-    return render_template("cases/entered_in_error.html", form=form, contact=contact,
+    return render_and_commit("cases/entered_in_error.html", form=form, contact=contact,
                            problems=problems), status
 
 
@@ -212,7 +207,7 @@ def discharge(episode_id: int) -> ResponseReturnValue:
             episode_service.discharge(
                 current_user, record, reason=DischargeReason(form.reason.data),
                 discharged_on=form.discharged_on.data, note=form.note.data or "",
-                today=today_in_london(), expected_version=int(form.version.data or 0) or None)
+                today=today_in_london(), expected_version=expected_version(form.version.data))
             db.session.commit()
         except (Conflict, StaleDataError):
             db.session.rollback()
@@ -224,8 +219,7 @@ def discharge(episode_id: int) -> ResponseReturnValue:
             flash(f"{record.client.name} has been discharged.", "success")
             return redirect(url_for("cases.episode", episode_id=episode_id))
     context = pages.episode_context(record, today=today_in_london())
-    db.session.commit()
-    return render_template("cases/discharge.html", form=form, problems=problems,
+    return render_and_commit("cases/discharge.html", form=form, problems=problems,
                            **context), status
 
 
@@ -250,7 +244,6 @@ def consent(episode_id: int) -> ResponseReturnValue:
             db.session.commit()
             flash("Consent recorded.", "success")
             return redirect(url_for("cases.episode", episode_id=episode_id))
-    db.session.commit()
-    return render_template("cases/consent.html", form=form, episode=record,
+    return render_and_commit("cases/consent.html", form=form, episode=record,
                            problems=problems), (400 if request.method == "POST" else 200)
 

@@ -71,15 +71,22 @@ def _score(measure_id: str, answers: Sequence[AnswerValue] | None,
         return None
 
 
-def validate_contact(episode: Episode, data: ContactInput, *, now: datetime) -> Scores:
-    """Check a contact against the rules; raise ServiceError naming every bad field."""
+def validate_contact(episode: Episode, data: ContactInput, *, now: datetime,
+                     correcting: bool = False) -> Scores:
+    """Check a contact against the rules; raise ServiceError naming every bad field.
+
+    A discharged episode takes no new contacts, but its record can still be
+    corrected (the national return must be right), within its dates.
+    """
     errors: dict[str, str] = {}
-    if not episode.is_open:
+    if not episode.is_open and not correcting:
         raise ServiceError("This episode is discharged; contacts can no longer be added.")
     if data.occurred_at.tzinfo is None:
         errors["occurred_at"] = "Enter the date and time of the contact."
     elif local_date(data.occurred_at) < episode.referral_date:
         errors["occurred_at"] = "A contact cannot be before the referral date."
+    elif episode.discharged_on is not None and local_date(data.occurred_at) > episode.discharged_on:
+        errors["occurred_at"] = "A contact cannot be after the discharge date."
     elif data.attendance in HAPPENED and data.occurred_at > now:
         errors["occurred_at"] = (
             "A contact that has happened cannot be dated in the future. "
@@ -105,7 +112,7 @@ def validate_contact(episode: Episode, data: ContactInput, *, now: datetime) -> 
                 "Record the PHQ-9 and GAD-7, or say why they were not collected."
             )
     elif any_scores:
-        errors["attendance"] = "Questionnaires can only be recorded for an attended contact."
+        _add(errors, "attendance", "Questionnaires can only be recorded for an attended contact.")
     if data.attendance.attended and data.not_collected_reason is not None and any_scores \
             and scores.phq9 is not None and scores.gad7 is not None:
         errors["not_collected_reason"] = (
@@ -119,10 +126,16 @@ def validate_contact(episode: Episode, data: ContactInput, *, now: datetime) -> 
     if data.risk_level in (RiskLevel.MODERATE, RiskLevel.HIGH) and not data.risk_action.strip():
         errors["risk_action"] = "Say what action was taken for moderate or high risk."
     if data.risk_level is not None and not data.attendance.attended:
-        errors["risk_level"] = "A risk assessment can only be recorded for an attended contact."
+        _add(errors, "risk_level",
+             "A risk assessment can only be recorded for an attended contact.")
     if errors:
         raise ServiceError(next(iter(errors.values())), field_errors=errors)
     return scores
+
+
+def _add(errors: dict[str, str], field: str, message: str) -> None:
+    """Add a message for a field, keeping any message it already has."""
+    errors[field] = f"{errors[field]} {message}" if field in errors else message
 
 
 def _apply(contact: Contact, data: ContactInput, scores: Scores) -> None:
@@ -207,7 +220,7 @@ def correct_contact(actor: User, contact: Contact, data: ContactInput, *, reason
     if not contact.in_force:
         raise ServiceError("Only the current version of a contact can be corrected.")
     episode = contact.episode
-    scores = validate_contact(episode, data, now=now or utcnow())
+    scores = validate_contact(episode, data, now=now or utcnow(), correcting=True)
     correction = Contact(episode=episode, created_by=actor, supersedes=contact,
                          status_reason=why)
     _apply(correction, data, scores)

@@ -18,7 +18,14 @@ from caseload.domain.episodes import (
     episode_outcome_from_summary,
     summarise_episode,
 )
-from caseload.domain.flags import EpisodeFacts, Flag, FlagSettings, episode_flags, worker_flags
+from caseload.domain.flags import (
+    EpisodeFacts,
+    Flag,
+    FlagKind,
+    FlagSettings,
+    episode_flags,
+    worker_flags,
+)
 from caseload.domain.outcomes import EpisodeOutcome
 from caseload.extensions import db
 from caseload.models import Contact, EntryStatus, Episode, EpisodeSummary, ExpectedCurveCache, User
@@ -141,6 +148,11 @@ def outcome_for(episode: Episode) -> EpisodeOutcome:
                                         ended=not episode.is_open)
 
 
+#: Flags about the supervision process rather than the client: the worker's caseload leaves
+#: them to the supervisor's queue (the episode page still shows them).
+SUPERVISOR_ONLY_FLAGS = frozenset({FlagKind.REVIEW_OVERDUE})
+
+
 @dataclass(frozen=True)
 class CaseloadRow:
     """One line of a worker's caseload."""
@@ -201,7 +213,8 @@ def worker_caseload(worker: User, *, today: date, now: datetime | None = None,
     rows = [
         CaseloadRow(
             episode=e,
-            flags=flags_for(e, today=today, settings=settings, curves=curves),
+            flags=tuple(f for f in flags_for(e, today=today, settings=settings, curves=curves)
+                        if f.kind not in SUPERVISOR_ONLY_FLAGS),
             next_booking=next_bookings.get(e.id),
             needs_outcome=e.summary.earliest_booked_at is not None
             and e.summary.earliest_booked_at < now,
@@ -212,7 +225,7 @@ def worker_caseload(worker: User, *, today: date, now: datetime | None = None,
                              r.episode.referral_date))
     active = [r for r in rows if r.episode.status is EpisodeStatus.IN_TREATMENT]
     waiting = [r for r in rows if r.episode.status is EpisodeStatus.WAITING]
-    risk_cases = sum(1 for r in active if any(f.kind.value == "risk" for f in r.flags))
+    risk_cases = sum(1 for r in active if any(f.kind is FlagKind.RISK for f in r.flags))
     record_event("caseload.view", actor=worker, object_type="user", object_id=worker.id,
                  detail={"episodes": len(rows)})
     return Caseload(

@@ -451,6 +451,34 @@ def test_correction_supersedes_and_the_summary_uses_it(worker: User, episode: Ep
     assert "contact.correct" in db.session.scalars(select(AuditEvent.action)).all()
 
 
+def test_a_discharged_episode_can_still_be_corrected(worker: User, episode: Episode) -> None:
+    original, _ = log_scores(worker, episode, [(14, 12), (9, 7)])
+    discharge(worker, episode, reason=DischargeReason.COMPLETED, discharged_on=TODAY,
+              note="", today=TODAY)
+    db.session.commit()
+    fixed = replace(as_input(original), phq9=phq9(16))
+    correct_contact(worker, original, fixed, reason="Wrong total copied", now=NOW)
+    db.session.commit()
+    db.session.expire_all()
+    summary = summary_of(episode)
+    assert (summary.first_phq9, summary.last_phq9) == (16, 9)
+
+
+def test_a_correction_cannot_move_a_contact_after_discharge(
+    worker: User, episode: Episode
+) -> None:
+    original, _ = log_scores(worker, episode, [(14, 12), (9, 7)])
+    discharge(worker, episode, reason=DischargeReason.COMPLETED,
+              discharged_on=TODAY - timedelta(days=1), note="", today=TODAY)
+    db.session.commit()
+    moved = replace(as_input(original), occurred_at=NOW)
+    with pytest.raises(ServiceError) as caught:
+        correct_contact(worker, original, moved, reason="Wrong date", now=NOW + timedelta(hours=1))
+    assert caught.value.field_errors["occurred_at"] == (
+        "A contact cannot be after the discharge date."
+    )
+
+
 @pytest.mark.parametrize("reason", ["", "  "])
 def test_correction_needs_a_reason(worker: User, episode: Episode, reason: str) -> None:
     original = log(worker, episode, phq9_total=14, gad7_total=12)
