@@ -61,7 +61,7 @@ def test_create_user_refuses_a_taken_username(app: Flask, user_factory: Any) -> 
 
 
 def test_seed_demo_builds_the_demo_service(app: Flask) -> None:
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--clients", "0"])
     assert result.exit_code == 0, result.output
     path = Path(app.instance_path) / "demo-credentials.json"
     credentials = json.loads(path.read_text())
@@ -80,9 +80,9 @@ def test_seed_demo_builds_the_demo_service(app: Flask) -> None:
 
 def test_seed_demo_if_empty_does_nothing_twice(app: Flask) -> None:
     runner = app.test_cli_runner()
-    runner.invoke(args=["seed-demo"])
+    runner.invoke(args=["seed-demo", "--clients", "0"])
     count = db.session.scalar(select(func.count(User.id)))
-    result = runner.invoke(args=["seed-demo", "--if-empty"])
+    result = runner.invoke(args=["seed-demo", "--if-empty", "--clients", "0"])
     assert result.exit_code == 0
     assert "already has users" in result.output
     assert db.session.scalar(select(func.count(User.id))) == count
@@ -90,14 +90,14 @@ def test_seed_demo_if_empty_does_nothing_twice(app: Flask) -> None:
 
 def test_seed_demo_refuses_a_database_with_real_users(app: Flask, user_factory: Any) -> None:
     user_factory(Role.ADMIN)
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--clients", "0"])
     assert result.exit_code != 0
     assert "non-demo" in result.output
     assert not (Path(app.instance_path) / "demo-credentials.json").exists()
 
 
 def test_production_refuses_to_start_with_demo_accounts(app: Flask, tmp_path: Path) -> None:
-    app.test_cli_runner().invoke(args=["seed-demo"])
+    app.test_cli_runner().invoke(args=["seed-demo", "--clients", "0"])
     db.session.commit()
     config = base_config(app.config["DATABASE_URL"], tmp_path / "prod")
     with pytest.raises(RuntimeError, match="demo accounts"):

@@ -1,0 +1,284 @@
+"""The demo service: a small build pinned to one day, its rules, its determinism, its curves."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from caseload import create_app
+from caseload.cases.forms import PRESENTING_PROBLEMS, REFERRER_EXPECTATIONS
+from caseload.demo import (
+    PRESENTING_PROBLEMS as DEMO_PROBLEMS,
+)
+from caseload.demo import (
+    REFERRER_EXPECTATIONS as DEMO_EXPECTATIONS,
+)
+from caseload.demo import (
+    WORKERS,
+    DemoSummary,
+    build_demo_service,
+    build_demo_staff,
+    demo_nhs_number,
+    plan_demo_service,
+    spread_items,
+)
+from caseload.domain.codes import AttendanceCode, RiskLevel
+from caseload.domain.dates import local_date
+from caseload.extensions import db
+from caseload.models import (
+    Client,
+    ConsentRecord,
+    Contact,
+    Episode,
+    ExpectedCurveCache,
+    ReflectiveNote,
+    User,
+)
+from caseload.services.clients import nhs_number_is_valid
+from caseload.services.curves import rebuild_expected_curves
+from caseload.services.episodes import outcome_for, worker_caseload
+from tests.conftest import PG_URL, Database, base_config, pg_schema_url
+
+#: A pinned Monday, so the build does not depend on when the tests run.
+TODAY = date(2026, 3, 2)
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+SMALL = 40
+
+
+def build(seed: int = 2009, clients: int = SMALL) -> DemoSummary:
+    """Build the demo staff and a small demo caseload, committed."""
+    build_demo_staff()
+    summary = build_demo_service(today=TODAY, now=NOW, seed=seed, clients=clients)
+    db.session.commit()
+    return summary
+
+
+def digest() -> list[Any]:
+    """Every fact of the demo that does not depend on generated references or ids."""
+    episodes = db.session.scalars(
+        select(Episode).options(joinedload(Episode.client), joinedload(Episode.worker))
+    ).all()
+    facts: list[Any] = []
+    for e in episodes:
+        contacts = tuple(
+            (c.occurred_at.isoformat(), c.contact_type.value, int(c.attendance), c.phq9_answers,
+             c.gad7_answers, c.wsas_answers, c.risk_level, c.note)
+            for c in e.contacts
+        )
+        facts.append((
+            e.worker.username, e.client.name, e.client.date_of_birth.isoformat(),
+            e.client.nhs_number, e.client.consent_central_reporting, e.referral_date.isoformat(),
+            e.referral_source.value, e.referrer_expectation, e.presenting_problem,
+            tuple(e.complexity_factors_raw), str(e.discharged_on), str(e.discharge_reason),
+            contacts,
+        ))
+    notes = db.session.scalars(select(ReflectiveNote).options(joinedload(ReflectiveNote.author)))
+    for n in notes:
+        facts.append((n.author.username, n.written_at.isoformat(), tuple(n.themes_raw),
+                      n.manageability, n.caseload_at_writing, n.shared_with_supervisor, n.text))
+    return sorted(facts, key=repr)
+
+
+@pytest.fixture
+def second_app(database: Database, tmp_path: Path) -> Iterator[Flask]:
+    """Another app on its own empty, migrated database (a second schema on PostgreSQL)."""
+    schema = f"demo_{uuid.uuid4().hex[:10]}"
+    if PG_URL:
+        admin = sa.create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = pg_schema_url(schema)
+    else:
+        (tmp_path / "second").mkdir()
+        url = database.fresh_url(tmp_path / "second")
+    app = create_app(base_config(url, tmp_path / "second-instance"))
+    with app.app_context():
+        if PG_URL:
+            upgrade()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    if PG_URL:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_plan_is_deterministic_for_a_seed() -> None:
+    first = plan_demo_service(seed=7, today=TODAY, now=NOW, clients=SMALL)
+    again = plan_demo_service(seed=7, today=TODAY, now=NOW, clients=SMALL)
+    other = plan_demo_service(seed=8, today=TODAY, now=NOW, clients=SMALL)
+    assert first == again
+    assert first != other
+    episodes, notes = first
+    assert len(episodes) == SMALL
+    assert {n.worker for n in notes} == set(range(len(WORKERS)))
+
+
+def test_demo_nhs_numbers_are_valid_test_numbers() -> None:
+    import random
+
+    rng = random.Random(1)
+    numbers = [demo_nhs_number(rng) for _ in range(200)]
+    assert all(n.startswith("999") and nhs_number_is_valid(n) for n in numbers)
+
+
+@pytest.mark.parametrize(("total", "items", "top"), [(0, 9, 3), (14, 9, 3), (27, 9, 3),
+                                                      (21, 7, 3), (33, 5, 8)])
+def test_spread_items_sums_to_the_total_within_range(total: int, items: int, top: int) -> None:
+    import random
+
+    answers = spread_items(random.Random(total), total, items, top)
+    assert len(answers) == items
+    assert sum(answers) == total
+    assert all(0 <= a <= top for a in answers)
+
+
+def test_demo_uses_the_forms_choices() -> None:
+    assert set(DEMO_PROBLEMS) <= set(PRESENTING_PROBLEMS)
+    assert set(DEMO_EXPECTATIONS) <= set(REFERRER_EXPECTATIONS)
+
+
+def test_demo_builds_a_living_service(app: Flask) -> None:
+    summary = build()
+    assert summary.clients == SMALL
+    assert db.session.scalar(select(func.count(Client.id))) == SMALL
+    consented = db.session.scalar(
+        select(func.count(Client.id)).where(Client.consent_central_reporting)
+    )
+    assert 0.7 <= consented / SMALL <= 0.97
+    notes_about_consent = db.session.scalars(select(ConsentRecord.note)).all()
+    assert any("Agreed at assessment call" in n for n in notes_about_consent)
+
+    episodes = db.session.scalars(
+        select(Episode).options(joinedload(Episode.summary), joinedload(Episode.client))
+    ).unique().all()
+    contacts = db.session.scalars(select(Contact)).all()
+    assert summary.contacts == len(contacts)
+    assert any(e.complexity_factors for e in episodes)
+    risky = {c.episode_id for c in contacts if (c.phq9_item9 or 0) >= 1}
+    assert risky
+    # The waiting list, treatment and discharge with national outcomes all appear.
+    assert summary.discharged == sum(not e.is_open for e in episodes) > 0
+    assert sum(summary.waiting_by_worker.values()) > 0
+    assert sum(summary.active_by_worker.values()) > 0
+    outcomes = [outcome_for(e) for e in episodes if not e.is_open]
+    assert any(o.finished_treatment and o.paired for o in outcomes)
+    assert summary.finished_at_caseness > 0
+    assert any(c.attendance is AttendanceCode.DID_NOT_ATTEND for c in contacts)
+    assert any("counselling" in e.referrer_expectation.lower() for e in episodes)
+
+    # Bookings: some ahead of now, and one whose time has passed without an outcome.
+    booked = [c for c in contacts if c.attendance is AttendanceCode.BOOKED]
+    assert any(c.occurred_at > NOW for c in booked)
+    assert any(c.occurred_at < NOW for c in booked)
+    by_worker = {u.username: u for u in db.session.scalars(select(User))}
+    rows = [row for name, _ in WORKERS
+            for caseload in [worker_caseload(by_worker[name], today=TODAY, now=NOW)]
+            for row in caseload.active + caseload.waiting]
+    assert any(row.needs_outcome for row in rows)
+    assert any(row.next_booking is not None for row in rows)
+
+    # Reflective notes by every worker, with themes, in the past.
+    notes = db.session.scalars(select(ReflectiveNote)).all()
+    per_author = Counter(n.author_id for n in notes)
+    assert len(per_author) == len(WORKERS)
+    assert all(8 <= count <= 15 for count in per_author.values())
+    assert all(n.themes and n.written_at < NOW and 1 <= n.manageability <= 5 for n in notes)
+    assert any(n.shared_with_supervisor for n in notes)
+    assert any(n.episode_id is not None for n in notes)
+
+
+def test_no_demo_contact_breaks_the_rules(app: Flask) -> None:
+    build(seed=11)
+    episodes = db.session.scalars(select(Episode).options(joinedload(Episode.client))).all()
+    for episode in episodes:
+        age = (episode.referral_date - episode.client.date_of_birth).days / 365.25
+        assert 18 <= age <= 81
+        if episode.client.nhs_number:
+            assert nhs_number_is_valid(episode.client.nhs_number)
+        for contact in episode.contacts:
+            assert local_date(contact.occurred_at) >= episode.referral_date
+            if contact.attendance.attended:
+                assert contact.occurred_at <= NOW
+                assert (contact.phq9_total is not None and contact.gad7_total is not None) or (
+                    contact.not_collected_reason is not None)
+            else:
+                assert contact.phq9_answers is None
+                assert contact.risk_level is None
+                if contact.attendance is not AttendanceCode.BOOKED:
+                    assert contact.occurred_at <= NOW
+            if (contact.phq9_item9 or 0) >= 1:
+                assert contact.risk_level is not None
+            if contact.risk_level in (RiskLevel.MODERATE, RiskLevel.HIGH):
+                assert contact.risk_action
+        if episode.discharged_on is not None:
+            assert episode.referral_date <= episode.discharged_on <= TODAY
+            assert episode.summary.booked_contacts == 0
+
+
+def test_demo_is_deterministic_across_databases(app: Flask, second_app: Flask) -> None:
+    with second_app.app_context():
+        second = build(seed=5)
+        second_digest = digest()
+    with app.app_context():
+        first = build(seed=5)
+        assert first == second
+        assert digest() == second_digest
+
+
+def test_rebuild_expected_curves_upserts_one_row_per_measure(app: Flask) -> None:
+    assert rebuild_expected_curves() == 0
+    build()
+    used = rebuild_expected_curves(min_episodes=2)
+    db.session.commit()
+    rows = {r.measure_id: r for r in db.session.scalars(select(ExpectedCurveCache))}
+    assert set(rows) == {"phq9", "gad7"}
+    finished = sum(
+        1 for e in db.session.scalars(select(Episode).where(Episode.discharged_on.is_not(None)))
+        if e.summary.treatment_contacts >= 2
+    )
+    assert used == finished > 0
+    assert rows["phq9"].data["points"]
+    assert rows["phq9"].data["min_episodes"] == 2
+    assert 0 < rows["phq9"].episodes_used <= used
+
+
+def test_seed_demo_command_builds_a_small_service(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--clients", "30", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "30 clients" in result.output
+    assert "worker1" in result.output
+    assert db.session.scalar(select(func.count(Client.id))) == 30
+    assert db.session.scalar(select(func.count(ExpectedCurveCache.measure_id))) == 2
+    path = Path(app.instance_path) / "demo-credentials.json"
+    assert len(json.loads(path.read_text())) == 12
+
+
+def test_seed_demo_command_can_make_staff_only(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--clients", "0"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count(Client.id))) == 0
+    assert db.session.scalar(select(func.count(User.id))) == 12
+
+
+def test_rebuild_curves_command(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    runner.invoke(args=["seed-demo", "--clients", "30"])
+    result = runner.invoke(args=["rebuild-curves", "--min-episodes", "2"])
+    assert result.exit_code == 0, result.output
+    assert "rebuilt from" in result.output
+    data = db.session.get(ExpectedCurveCache, "gad7").data
+    assert data["min_episodes"] == 2
