@@ -87,7 +87,8 @@ def mfa() -> ResponseReturnValue:
         enrolling=enrolling,
         secret=user.totp_secret if enrolling else None,
         qr_code=auth.qr_code_data_uri(uri) if uri else None,
-        demo_code=auth.current_code(user) if auth.demo_code_visible(user) else None,
+        demo=auth.demo_code_visible(user),
+        demo_code=auth.usable_code(user),
     )
 
 

@@ -129,9 +129,17 @@ def demo_code_visible(user: User) -> bool:
     return others == 0
 
 
-def current_code(user: User) -> str:
-    """The code an authenticator would show now (demo accounts only)."""
-    return pyotp.TOTP(ensure_totp_secret(user), interval=TOTP_INTERVAL).now()
+def usable_code(user: User, *, at: float | None = None) -> str | None:
+    """A code the server will accept now (demo accounts only): the current step's, or the
+    next step's when the current one has been used; None when both are used."""
+    now = time.time() if at is None else at
+    current = int(now // TOTP_INTERVAL)
+    step = current
+    if user.totp_last_step is not None and user.totp_last_step >= step:
+        step = user.totp_last_step + 1
+    if step > current + 1:
+        return None
+    return pyotp.TOTP(ensure_totp_secret(user), interval=TOTP_INTERVAL).at(step * TOTP_INTERVAL)
 
 
 # Sessions -----------------------------------------------------------------------------

@@ -270,3 +270,31 @@ def test_every_sign_in_is_audited(client: FlaskClient, user_factory: Any) -> Non
     )
     assert count == 1
     assert db.session.get(User, user.id) is not None
+
+
+def test_demo_code_shown_is_one_the_server_accepts_even_after_a_sign_in(
+    client: FlaskClient, user_factory: Any
+) -> None:
+    import re
+
+    user = user_factory(Role.WORKER)
+    user.is_demo = True
+    db.session.commit()
+    for _ in range(2):  # the second sign-in falls in the same 30 seconds as the first
+        post_password(client, user.username, PASSWORD)
+        page = client.get("/login/mfa").get_data(as_text=True)
+        shown = re.search(r'id="demo-code">(\d{6})<', page)
+        assert shown is not None
+        assert post_code(client, shown.group(1)).status_code == 302
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+
+
+def test_usable_code_is_none_when_current_and_next_are_used(app: Any, user_factory: Any) -> None:
+    from caseload.services.auth import usable_code
+
+    user = user_factory(Role.WORKER)
+    now = time.time()
+    user.totp_last_step = int(now // 30) + 1
+    assert usable_code(user, at=now) is None
+    user.totp_last_step = int(now // 30)
+    assert usable_code(user, at=now) == pyotp.TOTP(user.totp_secret).at((int(now // 30) + 1) * 30)
