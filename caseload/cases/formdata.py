@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import request
+from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import Form
 
 from caseload.cases.forms import CONTACT_MEASURES, ContactFormBase
@@ -18,6 +24,7 @@ from caseload.domain.codes import (
 )
 from caseload.domain.measures import get_measure
 from caseload.domain.scoring import NOT_APPLICABLE, AnswerValue
+from caseload.extensions import db
 from caseload.services import Conflict, ServiceError
 from caseload.services.contacts import ContactInput
 
@@ -133,3 +140,41 @@ def expected_version(raw: str | None) -> int | None:
     if raw.isascii() and raw.isdigit():
         return int(raw)
     raise Conflict(raw)
+
+
+CONFLICT_MESSAGE = (
+    "Someone else saved this record after you opened it. Your input is kept below: "
+    "check the record in another tab, then save again if it is still right."
+)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What happened to a submitted form: saved (with the service's result), or the
+    problems to show and the status to show them with."""
+
+    saved: bool
+    status: int = 200
+    problems: tuple[str, ...] = ()
+    result: Any = None
+
+
+def submit(form: FlaskForm, save: Callable[[], Any]) -> Submission:
+    """Validate a form and, when valid, run one service call and commit.
+
+    A refused rule puts its messages on the form (400); someone else's newer save
+    is a conflict (409); either way nothing of the request's work is kept.
+    """
+    if not form.validate_on_submit():
+        return Submission(saved=False, status=400 if request.method == "POST" else 200)
+    try:
+        result = save()
+        db.session.commit()
+    except (Conflict, StaleDataError):
+        db.session.rollback()
+        return Submission(saved=False, status=409, problems=(CONFLICT_MESSAGE,))
+    except ServiceError as error:
+        db.session.rollback()
+        return Submission(saved=False, status=400,
+                          problems=tuple(apply_service_errors(form, error)))
+    return Submission(saved=True, result=result)

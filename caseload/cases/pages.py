@@ -7,26 +7,25 @@ from datetime import date
 from typing import Any
 
 from flask import render_template
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from caseload.cases.formdata import london_now
+from caseload.cases.formdata import contact_input, expected_version, london_now
 from caseload.cases.forms import (
     CONTACT_MEASURES,
     ContactFormBase,
     CorrectionMixin,
+    RegisterClientForm,
     contact_form_class,
 )
 from caseload.charts import ChartPoint, chart_summary, figure_json, outcome_chart
-from caseload.domain.codes import AttendanceCode
+from caseload.domain.codes import AttendanceCode, ComplexityFactor, ReferralSource
 from caseload.domain.measures import get_measure
 from caseload.extensions import db
 from caseload.models import Contact, Episode
+from caseload.services import contacts as contact_service
 from caseload.services import episodes as episode_service
-
-CONFLICT_MESSAGE = (
-    "Someone else saved this record after you opened it. Your input is kept below: "
-    "check the record in another tab, then save again if it is still right."
-)
+from caseload.services.clients import ClientDetails, Referral
 
 
 def chart_points(contacts: list[Contact]) -> list[ChartPoint]:
@@ -114,3 +113,33 @@ def render_and_commit(template: str, **context: Any) -> str:
     html = render_template(template, **context)
     db.session.commit()
     return html
+
+
+def registration_input(form: RegisterClientForm) -> dict[str, Any]:
+    """The registration form as keyword arguments for ``register_client``."""
+    return {
+        "details": ClientDetails(
+            name=form.name.data, date_of_birth=form.date_of_birth.data,
+            nhs_number=form.nhs_number.data or "", phone=form.phone.data or "",
+            gp_practice=form.gp_practice.data or ""),
+        "referral": Referral(
+            referral_date=form.referral_date.data,
+            referral_source=ReferralSource(form.referral_source.data),
+            referrer_expectation=form.referrer_expectation.data,
+            presenting_problem=form.presenting_problem.data, step=int(form.step.data),
+            complexity_factors=frozenset(
+                ComplexityFactor(v) for v in form.complexity_factors.data or []),
+            complexity_note=form.complexity_note.data or ""),
+        "consented": form.consent.data == "yes",
+        "consent_note": form.consent_note.data or "",
+    }
+
+
+def change_contact(contact: Contact, form: ContactFormBase, *, action: str) -> Contact:
+    """Record a booked contact's outcome, or correct a saved contact, from the form."""
+    version = expected_version(form.version.data)
+    if action == "outcome":
+        return contact_service.record_outcome(current_user, contact, contact_input(form),
+                                              expected_version=version)
+    return contact_service.correct_contact(current_user, contact, contact_input(form),
+                                           reason=form.reason.data, expected_version=version)

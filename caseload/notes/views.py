@@ -7,13 +7,12 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from caseload.cases.formdata import apply_service_errors
+from caseload.cases.formdata import submit
 from caseload.cases.forms import NoteForm, options
 from caseload.domain.codes import ReflectiveTheme
 from caseload.extensions import db
 from caseload.models import Client, Episode
 from caseload.policy import WORKER, policy
-from caseload.services import ServiceError
 from caseload.services.notes import notes_by, write_note
 
 bp = Blueprint("notes", __name__, url_prefix="/notes")
@@ -42,23 +41,16 @@ def new() -> ResponseReturnValue:
     ])
     if request.method == "GET" and request.args.get("episode", "").isdigit():
         form.episode_id.data = request.args["episode"]
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            write_note(
-                current_user,
-                text=form.text.data,
-                themes=[ReflectiveTheme(v) for v in form.themes.data],
-                episode_id=int(form.episode_id.data) if form.episode_id.data else None,
-                manageability=int(form.manageability.data) if form.manageability.data else None,
-                shared_with_supervisor=form.shared_with_supervisor.data,
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            problems = apply_service_errors(form, error)
-        else:
-            db.session.commit()
-            flash("Reflective note saved.", "success")
-            return redirect(url_for("notes.index"))
-    return render_template("notes/new.html", form=form, problems=problems), (
-        400 if request.method == "POST" else 200)
+    outcome = submit(form, lambda: write_note(
+        current_user,
+        text=form.text.data,
+        themes=[ReflectiveTheme(v) for v in form.themes.data],
+        episode_id=int(form.episode_id.data) if form.episode_id.data else None,
+        manageability=int(form.manageability.data) if form.manageability.data else None,
+        shared_with_supervisor=form.shared_with_supervisor.data,
+    ))
+    if outcome.saved:
+        flash("Reflective note saved.", "success")
+        return redirect(url_for("notes.index"))
+    return render_template("notes/new.html", form=form,
+                           problems=outcome.problems), outcome.status

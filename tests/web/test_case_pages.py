@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from caseload.cases.formdata import today_in_london
-from caseload.cases.pages import CONFLICT_MESSAGE
+from caseload.cases.formdata import CONFLICT_MESSAGE
 from caseload.domain.codes import AttendanceCode, DischargeReason, RiskLevel
 from caseload.extensions import db
 from caseload.models import Episode

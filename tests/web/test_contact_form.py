@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from caseload.cases.formdata import LONDON, london_now, today_in_london
-from caseload.cases.pages import CONFLICT_MESSAGE
+from caseload.cases.formdata import CONFLICT_MESSAGE
 from caseload.domain.codes import AttendanceCode, RiskLevel
 from caseload.extensions import db
 from caseload.models import Contact, EntryStatus, Episode
