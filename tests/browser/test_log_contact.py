@@ -13,26 +13,10 @@ from caseload.domain.codes import ReferralSource
 from caseload.extensions import db
 from caseload.policy import Role
 from caseload.services.clients import ClientDetails, Referral, register_client
-from tests.conftest import PASSWORD, make_user, next_code
+from tests.browser.helpers import sign_in_page
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in_page(page: Any, base: str, user: Any) -> None:
-    """Sign in through the forms. The test's own transaction is ended before each request,
-    since on SQLite an open transaction holds the write lock the server needs."""
-    username = user.username
-    db.session.commit()
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Passphrase").fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(f"{base}/login/mfa")
-    code = next_code(user)
-    db.session.commit()
-    page.get_by_label("Security code").fill(code)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/caseload")
 
 
 def test_log_contact_with_both_questionnaires_updates_the_chart(

@@ -1,0 +1,79 @@
+"""Every worker page passes axe-core's WCAG 2.2 A/AA rules in real Chromium."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
+
+from caseload.cases.formdata import today_in_london
+from caseload.db import utcnow
+from caseload.domain.codes import ComplexityFactor, ReferralSource, ReflectiveTheme
+from caseload.extensions import db
+from caseload.policy import Role
+from caseload.services.clients import ClientDetails, Referral, register_client
+from caseload.services.notes import write_note
+from tests.browser.helpers import sign_in_page
+from tests.conftest import make_user
+from tests.web.helpers import add_contact
+
+pytestmark = pytest.mark.browser
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def violations(page: Any) -> list[str]:
+    """axe's WCAG A/AA violations on the page, one line each."""
+    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    return [
+        f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result.response["violations"]
+    ]
+
+
+def test_worker_pages_have_no_wcag_violations(app: Flask, live_server: str, page: Any) -> None:
+    worker = make_user(Role.WORKER)
+    today = today_in_london()
+    episode = register_client(
+        worker,
+        details=ClientDetails(name="Sam Accessible", date_of_birth=today.replace(year=1980)),
+        referral=Referral(referral_date=today - timedelta(days=30),
+                          referral_source=ReferralSource.SELF,
+                          referrer_expectation="Counselling", presenting_problem="Depression",
+                          complexity_factors=frozenset({ComplexityFactor.HOUSING})),
+        consented=False, consent_note="", today=today,
+    )
+    for days_ago in (3, 2):
+        add_contact(worker, episode, at=utcnow() - timedelta(days=days_ago))
+    write_note(worker, text="Busy week.", themes=[ReflectiveTheme.DATA_COLLECTION],
+               episode_id=episode.id, manageability=3)
+    episode_url = f"{live_server}/episodes/{episode.id}"
+    db.session.commit()
+    sign_in_page(page, live_server, worker)
+
+    found = {}
+    for path in ["/caseload", "/clients/new", "/notes/", "/notes/new"]:
+        page.goto(live_server + path)
+        found[path] = violations(page)
+    page.goto(episode_url)
+    page.wait_for_selector("#outcome-chart[data-rendered='true']")
+    found["episode"] = violations(page)
+    for suffix in ["/contacts/new", "/discharge", "/consent"]:
+        page.goto(episode_url + suffix)
+        found[suffix] = violations(page)
+    page.goto(episode_url + "/contacts/new")
+    page.get_by_role("button", name="Save contact").click()  # a form full of errors
+    assert page.locator(".nhsuk-error-summary").is_visible()
+    found["contact form with errors"] = violations(page)
+    assert found == {name: [] for name in found}
+
+
+def test_sign_in_pages_have_no_wcag_violations(live_server: str, page: Any) -> None:
+    page.goto(f"{live_server}/login")
+    assert violations(page) == []
+    page.get_by_role("button", name="Continue").click()  # empty: errors shown
+    assert page.locator(".nhsuk-error-summary").is_visible()
+    assert violations(page) == []
