@@ -11,8 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from caseload.cases.formdata import today_in_london
-from caseload.cases.formdata import CONFLICT_MESSAGE
+from caseload.cases.formdata import CONFLICT_MESSAGE, today_in_london
 from caseload.domain.codes import AttendanceCode, DischargeReason, RiskLevel
 from caseload.extensions import db
 from caseload.models import Episode

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from caseload.cases.formdata import LONDON, london_now, today_in_london
-from caseload.cases.formdata import CONFLICT_MESSAGE
+from caseload.cases.formdata import CONFLICT_MESSAGE, LONDON, london_now, today_in_london
 from caseload.domain.codes import AttendanceCode, RiskLevel
 from caseload.extensions import db
 from caseload.models import Contact, EntryStatus, Episode

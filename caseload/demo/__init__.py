@@ -1,0 +1,65 @@
+"""The demo service: staff accounts, then a synthetic caseload over about 18 months.
+
+Demo accounts are public by nature; their credentials go to
+``instance/demo-credentials.json`` (``staff``), and a production
+configuration refuses to start while any exists.
+
+The clinical data is made up: names are random pairs from two lists, NHS
+numbers are in the 999 test range, phone numbers in Ofcom's drama range.
+It is built in two steps: a pure plan drawn from one ``random.Random(seed)``
+(``plan``, so a seed always gives the same service), then written through the
+same services a worker uses (``build``), so every rule, summary and audit
+event applies. The numbers that shape it are in ``tables``; its words are
+data in ``seed_data/demo``, read on first use (``text``).
+
+The story: the service opened about 18 months ago and has filled up since.
+Today worker1 holds more active cases than the cap of 45 and most workers hold
+20-35; referrals arrive faster in recent months, so caseloads rose over the
+period and the workers' reflective notes rate their caseload as less
+manageable as it grew. About half of the finished courses at caseness recover.
+"""
+
+from __future__ import annotations
+
+from caseload.demo.build import build_demo_service, summarise_demo
+from caseload.demo.draws import demo_nhs_number, spread_items
+from caseload.demo.plan import plan_demo_service
+from caseload.demo.records import DemoSummary, PlannedContact, PlannedEpisode, PlannedNote
+from caseload.demo.staff import (
+    SUPERVISORS,
+    TEAMS,
+    WORKERS,
+    DemoCredential,
+    build_demo_staff,
+    demo_workers,
+    write_credentials,
+)
+from caseload.demo.tables import (
+    DEFAULT_CLIENTS,
+    DEFAULT_SEED,
+    PRESENTING_PROBLEMS,
+    REFERRER_EXPECTATIONS,
+)
+
+__all__ = [
+    "DEFAULT_CLIENTS",
+    "DEFAULT_SEED",
+    "PRESENTING_PROBLEMS",
+    "REFERRER_EXPECTATIONS",
+    "SUPERVISORS",
+    "TEAMS",
+    "WORKERS",
+    "DemoCredential",
+    "DemoSummary",
+    "PlannedContact",
+    "PlannedEpisode",
+    "PlannedNote",
+    "build_demo_service",
+    "build_demo_staff",
+    "demo_nhs_number",
+    "demo_workers",
+    "plan_demo_service",
+    "spread_items",
+    "summarise_demo",
+    "write_credentials",
+]

@@ -1,0 +1,132 @@
+"""The demo plan as plain data: planned contacts, episodes and notes, and the build's summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from caseload.demo.tables import LONDON
+from caseload.domain.codes import (
+    AttendanceCode,
+    ContactMode,
+    ContactType,
+    DischargeReason,
+    Intervention,
+    NotCollectedReason,
+    ReflectiveTheme,
+    RiskLevel,
+)
+from caseload.domain.scoring import AnswerValue
+from caseload.services.clients import ClientDetails, Referral
+from caseload.services.contacts import ContactInput
+
+
+@dataclass
+class PlannedContact:
+    """One contact to log: what happened and, for a booking, when it was booked."""
+
+    at: datetime
+    contact_type: ContactType
+    attendance: AttendanceCode
+    mode: ContactMode
+    intervention: Intervention | None = None
+    note: str = ""
+    phq9: list[int] | None = None
+    gad7: list[int] | None = None
+    wsas: list[AnswerValue] | None = None
+    not_collected: NotCollectedReason | None = None
+    risk_level: RiskLevel | None = None
+    risk_factors: str = ""
+    risk_action: str = ""
+    #: The "now" to log it with: for a booking whose time has passed, a moment before it.
+    booked_at: datetime | None = None
+
+    def as_input(self) -> ContactInput:
+        """The contact as the contacts service takes it."""
+        attended = self.attendance.attended
+        duration = None
+        if attended:
+            duration = 50 if self.contact_type is ContactType.ASSESSMENT else 35
+            if self.mode is ContactMode.FACE_TO_FACE:
+                duration += 10
+        return ContactInput(
+            occurred_at=self.at,
+            contact_type=self.contact_type,
+            mode=self.mode,
+            attendance=self.attendance,
+            duration_minutes=duration,
+            intervention=self.intervention if attended else None,
+            note=self.note,
+            phq9=self.phq9,
+            gad7=self.gad7,
+            wsas=self.wsas,
+            not_collected_reason=self.not_collected,
+            risk_level=self.risk_level,
+            risk_factors=self.risk_factors,
+            risk_action=self.risk_action,
+        )
+
+
+@dataclass
+class PlannedEpisode:
+    """One synthetic client, their referral and everything that happens in their episode."""
+
+    worker: int
+    details: ClientDetails
+    referral: Referral
+    consented_first: bool
+    consent_note: str
+    consent_change: tuple[bool, str] | None = None
+    contacts: list[PlannedContact] = field(default_factory=list)
+    discharge: tuple[date, DischargeReason] | None = None
+
+    @property
+    def treatment_started(self) -> date | None:
+        """The day of the first attended treatment contact (the case becomes active)."""
+        days = [c.at.astimezone(LONDON).date() for c in self.contacts
+                if c.attendance.attended and c.contact_type.is_treatment]
+        return min(days) if days else None
+
+    def active_on(self, day: date) -> bool:
+        """Whether the case counted in its worker's active caseload on that day."""
+        started = self.treatment_started
+        if started is None or started > day:
+            return False
+        return self.discharge is None or self.discharge[0] > day
+
+
+@dataclass
+class PlannedNote:
+    """One reflective note, written on a past day."""
+
+    worker: int
+    at: datetime
+    text: str
+    themes: tuple[ReflectiveTheme, ...]
+    manageability: int
+    shared: bool
+    caseload: int
+    episode: int | None  # index into the plan's episodes
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What the demo builder made, for the command's report and for tests."""
+
+    clients: int
+    contacts: int
+    discharged: int
+    finished_at_caseness: int
+    recovered: int
+    reliably_deteriorated: int
+    notes: int
+    curve_episodes: int
+    active_by_worker: dict[str, int]
+    waiting_by_worker: dict[str, int]
+
+    @property
+    def recovery_rate(self) -> float | None:
+        """Recovered among finished episodes at caseness at start."""
+        if not self.finished_at_caseness:
+            return None
+        return self.recovered / self.finished_at_caseness

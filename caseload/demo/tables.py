@@ -1,0 +1,96 @@
+"""The demo service's shape in numbers: its size, period, targets and weighted choices.
+
+Each weight table is drawn from in its written order, so reordering one
+changes the service a seed gives. The words live in ``seed_data/demo``.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from caseload.domain.codes import (
+    ComplexityFactor,
+    ContactMode,
+    DischargeReason,
+    ReferralSource,
+    ReflectiveTheme,
+)
+
+LONDON = ZoneInfo("Europe/London")
+DEFAULT_SEED = 2009
+DEFAULT_CLIENTS = 600
+#: The period the demo covers, ending today (about 18 months).
+PERIOD_DAYS = 540
+
+#: Open, in-treatment cases per worker at the end, for 600 clients: worker1 sits above
+#: the cap of 45 that Rizq et al. (2009) reported; most hold 20-35.
+ACTIVE_TARGETS = (48, 38, 33, 30, 28, 26, 23, 21)
+#: Open cases still waiting for their first treatment contact, per worker.
+WAITING_TARGETS = (9, 7, 6, 6, 5, 5, 4, 4)
+
+#: Weights of the presenting problems (the values match the registration form's choices).
+PRESENTING_PROBLEMS = {
+    "Depression": 26,
+    "Generalised anxiety disorder": 22,
+    "Mixed anxiety and depressive disorder": 24,
+    "Panic disorder": 7,
+    "Health anxiety": 5,
+    "Social anxiety disorder": 5,
+    "Specific phobia": 3,
+    "Obsessive-compulsive disorder": 2,
+    "Post-traumatic stress disorder": 2,
+    "Other": 4,
+}
+#: What the referrer led the client to expect; "Counselling" is the study's role confusion.
+REFERRER_EXPECTATIONS = {
+    "Guided self-help (low-intensity CBT)": 45,
+    "Counselling": 22,
+    "Longer-term or high-intensity therapy": 8,
+    "Medication review": 5,
+    "Not discussed or not known": 20,
+}
+REFERRAL_SOURCES = {
+    ReferralSource.GP: 52,
+    ReferralSource.SELF: 36,
+    ReferralSource.OTHER_HEALTH_PROFESSIONAL: 9,
+    ReferralSource.OTHER: 3,
+}
+COMPLEXITY_WEIGHTS = {
+    ComplexityFactor.BEREAVEMENT: 14,
+    ComplexityFactor.RELATIONSHIP_BREAKDOWN: 16,
+    ComplexityFactor.HOUSING: 12,
+    ComplexityFactor.DEBT: 12,
+    ComplexityFactor.DRUGS_ALCOHOL: 9,
+    ComplexityFactor.TRAUMA: 8,
+    ComplexityFactor.SAFEGUARDING: 4,
+    ComplexityFactor.LONG_TERM_CONDITION: 14,
+    ComplexityFactor.PREVIOUS_SECONDARY_CARE: 7,
+    ComplexityFactor.OTHER: 4,
+}
+MODES = {
+    ContactMode.TELEPHONE: 55,
+    ContactMode.VIDEO: 17,
+    ContactMode.FACE_TO_FACE: 18,
+    ContactMode.DIGITAL: 7,
+    ContactMode.GROUP: 3,
+}
+
+#: Outcome shapes of a full course, and of the courses that ended early.
+COMPLETED_KINDS = {"recover": 66, "improve": 13, "no_change": 13, "deteriorate": 8}
+DROPOUT_KINDS = {"no_change": 50, "improve": 30, "recover": 20}
+STEPPED_UP_KINDS = {"deteriorate": 50, "no_change": 50}
+#: How discharged episodes ended.
+ENDINGS = {"completed": 62, "dropped_out": 19, "stepped_up": 8, "assessment_only": 11}
+ASSESSMENT_ONLY_REASONS = {
+    DischargeReason.SIGNPOSTED: 45,
+    DischargeReason.NOT_SUITABLE: 25,
+    DischargeReason.DECLINED: 30,
+}
+
+#: Themes that heavier caseloads write about more (Rizq et al., 2009).
+LOAD_THEMES = (
+    ReflectiveTheme.EMOTIONAL_IMPACT,
+    ReflectiveTheme.RISK_AND_COMPLEXITY,
+    ReflectiveTheme.SUPERVISION_SUPPORT,
+    ReflectiveTheme.TRAINING_VS_COMPLEXITY,
+)
