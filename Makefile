@@ -28,7 +28,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check caseload tests bench
-	$(BIN)/mypy caseload/domain
+	$(BIN)/mypy caseload
 
 test: install lint
 	./scripts/ensure-chromium

@@ -12,7 +12,7 @@ from caseload.db import UTCDateTime, utcnow
 from caseload.extensions import db
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+class AuditEvent(db.Model):  # type: ignore[name-defined]
     """Who did what to which record, when and from where. Never edited, never deleted."""
 
     __tablename__ = "audit_events"

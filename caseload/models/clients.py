@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from caseload.models.episodes import Episode
 
 
-class Client(db.Model):  # type: ignore[name-defined,misc]
+class Client(db.Model):  # type: ignore[name-defined]
     """A person referred to the service. Identified to staff by a service reference."""
 
     __tablename__ = "clients"
@@ -48,7 +48,7 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class ConsentRecord(db.Model):  # type: ignore[name-defined,misc]
+class ConsentRecord(db.Model):  # type: ignore[name-defined]
     """One recording of the client's consent to central reporting, with its provenance."""
 
     __tablename__ = "consent_records"

@@ -40,7 +40,7 @@ class EntryStatus(StrEnum):
         }[self]
 
 
-class Contact(db.Model):  # type: ignore[name-defined,misc]
+class Contact(db.Model):  # type: ignore[name-defined]
     """One contact with a client.
 
     Saved clinical content is never changed. A correction is a new contact that

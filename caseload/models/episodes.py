@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from caseload.models.contacts import Contact
 
 
-class Episode(db.Model):  # type: ignore[name-defined,misc]
+class Episode(db.Model):  # type: ignore[name-defined]
     """One referral and the course of care that follows it (a "case" on screen)."""
 
     __tablename__ = "episodes"
@@ -78,7 +78,7 @@ class Episode(db.Model):  # type: ignore[name-defined,misc]
         return self.discharged_on is None
 
 
-class EpisodeSummary(db.Model):  # type: ignore[name-defined,misc]
+class EpisodeSummary(db.Model):  # type: ignore[name-defined]
     """What an episode's contacts add up to, rewritten in the same transaction as any
     contact change, so caseload pages and dashboards never read every contact."""
 
@@ -122,7 +122,7 @@ class EpisodeSummary(db.Model):  # type: ignore[name-defined,misc]
     episode: Mapped[Episode] = relationship(back_populates="summary")
 
 
-class ExpectedCurveCache(db.Model):  # type: ignore[name-defined,misc]
+class ExpectedCurveCache(db.Model):  # type: ignore[name-defined]
     """The service's expected-recovery curves, rebuilt from finished episodes and kept in
     the database so every app server uses the same ones."""
 

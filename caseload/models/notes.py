@@ -14,7 +14,7 @@ from caseload.models.episodes import Episode
 from caseload.models.users import User
 
 
-class ReflectiveNote(db.Model):  # type: ignore[name-defined,misc]
+class ReflectiveNote(db.Model):  # type: ignore[name-defined]
     """A worker's reflection: private by default, optionally shared with their supervisor.
 
     Service leads only ever see theme counts and ratings against caseload, never text.

@@ -16,7 +16,7 @@ from caseload.extensions import db
 from caseload.models.users import User
 
 
-class UserSession(db.Model):  # type: ignore[name-defined,misc]
+class UserSession(db.Model):  # type: ignore[name-defined]
     """One signed-in browser session; the cookie carries only its random id."""
 
     __tablename__ = "user_sessions"
@@ -33,7 +33,7 @@ class UserSession(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship()
 
 
-class AuthFailure(db.Model):  # type: ignore[name-defined,misc]
+class AuthFailure(db.Model):  # type: ignore[name-defined]
     """A failed password or code, counted for throttling."""
 
     __tablename__ = "auth_failures"

@@ -12,7 +12,7 @@ from caseload.extensions import db
 from caseload.policy import Role
 
 
-class Team(db.Model):  # type: ignore[name-defined,misc]
+class Team(db.Model):  # type: ignore[name-defined]
     """A supervisor's team of workers."""
 
     __tablename__ = "teams"
@@ -27,7 +27,7 @@ class Team(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(db.Model):  # type: ignore[name-defined]
     """A member of staff. One role each; disabled accounts keep their history."""
 
     __tablename__ = "users"
@@ -54,8 +54,10 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 
     team: Mapped[Team | None] = relationship(back_populates="members", foreign_keys=[team_id])
 
-    #: Set by the user loader: the server-side session this request belongs to.
-    auth_session_id = None
+    # A plain attribute, not a column: set by the user loader for this request only.
+    __allow_unmapped__ = True
+    #: The server-side session this request belongs to.
+    auth_session_id: str | None = None
 
     # Flask-Login protocol. The id handed to the cookie is the server-side
     # session id, never the user id, so ending that session kills the cookie.

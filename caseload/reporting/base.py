@@ -14,12 +14,12 @@ from sqlalchemy import Select, or_, select
 from caseload.models import Client, Episode, EpisodeSummary, ReflectiveNote
 
 
-def consented_client_ids() -> Select[tuple[int]]:
+def consented_client_ids() -> Select[int]:
     """Ids of clients who currently consent to central reporting."""
     return select(Client.id).where(Client.consent_central_reporting.is_(True))
 
 
-def reportable_episodes() -> Select[tuple[Episode, EpisodeSummary]]:
+def reportable_episodes() -> Select[Episode, EpisodeSummary]:
     """Episodes of consenting clients, with their summaries: the base for outcome figures."""
     return (
         select(Episode, EpisodeSummary)
@@ -28,7 +28,7 @@ def reportable_episodes() -> Select[tuple[Episode, EpisodeSummary]]:
     )
 
 
-def reportable_notes() -> Select[tuple[ReflectiveNote]]:
+def reportable_notes() -> Select[ReflectiveNote]:
     """Reflective notes that may be counted: unlinked, or linked to a consenting client."""
     return (
         select(ReflectiveNote)

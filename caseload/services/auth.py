@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 import segno
@@ -29,7 +29,7 @@ def normalise_username(username: str) -> str:
 # Throttling ------------------------------------------------------------------------
 
 
-def _window_start():  # type: ignore[no-untyped-def]
+def _window_start() -> datetime:
     return utcnow() - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
 
 
@@ -47,7 +47,7 @@ def is_throttled(username: str) -> bool:
     if ip is not None:
         by_ip = db.session.scalar(
             select(func.count(AuthFailure.id)).where(AuthFailure.ip == ip, AuthFailure.at >= since)
-        )
+        ) or 0
     return (by_name or 0) >= limit or (by_ip or 0) >= limit * 5
 
 
