@@ -20,6 +20,7 @@ from caseload.cases.forms import (
 )
 from caseload.charts import ChartPoint, chart_summary, figure_json, outcome_chart
 from caseload.domain.codes import AttendanceCode, ComplexityFactor, ReferralSource
+from caseload.domain.dates import local_date
 from caseload.domain.measures import get_measure
 from caseload.extensions import db
 from caseload.models import Contact, Episode
@@ -34,7 +35,7 @@ def chart_points(contacts: list[Contact]) -> list[ChartPoint]:
     return [
         ChartPoint(
             contact_number=number,
-            occurred_on=c.occurred_at.date(),
+            occurred_on=local_date(c.occurred_at),
             phq9=c.phq9_total if c.attendance.attended else None,
             gad7=c.gad7_total if c.attendance.attended else None,
             attended=c.attendance.attended,

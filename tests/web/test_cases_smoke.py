@@ -68,3 +68,20 @@ def test_worker_walks_through_the_day(client: FlaskClient, signed_in: Any) -> No
     assert client.get("/notes/").status_code == 200
     assert client.get("/notes/new").status_code == 200
     assert client.get("/caseload").status_code == 200
+
+
+def test_chart_dates_are_uk_dates() -> None:
+    """A contact at 00:30 in British Summer Time is plotted on that UK day, not the UTC one."""
+    from datetime import UTC, date, datetime
+    from types import SimpleNamespace
+
+    from caseload.cases.pages import chart_points
+    from caseload.domain.codes import AttendanceCode
+
+    contact = SimpleNamespace(
+        occurred_at=datetime(2026, 6, 1, 23, 30, tzinfo=UTC),  # 00:30 on 2 June in London
+        in_force=True, is_booked=False, attendance=AttendanceCode.ATTENDED_ON_TIME,
+        phq9_total=9, gad7_total=7,
+    )
+    [point] = chart_points([contact])
+    assert point.occurred_on == date(2026, 6, 2)
