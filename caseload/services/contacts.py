@@ -154,7 +154,8 @@ def _apply(contact: Contact, data: ContactInput, scores: Scores) -> None:
     contact.gad7_total = scores.gad7.total if scores.gad7 else None
     contact.wsas_answers = _stored(scores.wsas)
     contact.wsas_total = scores.wsas.total if scores.wsas else None
-    contact.not_collected_reason = data.not_collected_reason
+    # Only an attended contact had questionnaires to skip.
+    contact.not_collected_reason = data.not_collected_reason if data.attendance.attended else None
     contact.risk_level = data.risk_level
     contact.risk_factors = data.risk_factors.strip()
     contact.risk_action = data.risk_action.strip()

@@ -28,7 +28,8 @@ def write_note(
     """Save a reflective note, recording the author's caseload at the time."""
     errors: dict[str, str] = {}
     chosen = sorted({t.value for t in themes})
-    if not text.strip():
+    text = text.strip()
+    if not text:
         errors["text"] = "Write your reflection."
     elif len(text) > MAX_NOTE_LENGTH:
         errors["text"] = f"Keep a note under {MAX_NOTE_LENGTH:,} characters."
@@ -67,6 +68,6 @@ def notes_by(author: User) -> list[ReflectiveNote]:
         db.session.scalars(
             select(ReflectiveNote)
             .where(ReflectiveNote.author_id == author.id)
-            .order_by(ReflectiveNote.written_at.desc())
+            .order_by(ReflectiveNote.written_at.desc(), ReflectiveNote.id.desc())
         )
     )

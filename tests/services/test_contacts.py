@@ -585,3 +585,9 @@ def test_entered_in_error_with_a_stale_version_is_a_conflict(worker: User,
                               expected_version=contact.version - 1)
     db.session.rollback()
     assert contact.status is EntryStatus.CURRENT
+
+
+def test_a_missed_contact_keeps_no_not_collected_reason(worker: User, episode: Episode) -> None:
+    missed = log(worker, episode, attendance=AttendanceCode.DID_NOT_ATTEND,
+                 not_collected_reason=NotCollectedReason.NO_TIME)
+    assert missed.not_collected_reason is None
