@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +27,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from caseload.extensions import csrf, db, login_manager, migrate
 
     load_config(app, test_config)
+    if app.config["PROXY_COUNT"]:
+        # Throttling and the audit trail need the client's address, not the proxy's.
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
     db.init_app(app)
     migrate.init_app(
         app,

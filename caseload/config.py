@@ -36,7 +36,12 @@ DEFAULTS: dict[str, Any] = {
     "SQLITE_BUSY_TIMEOUT_MS": 5000,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "MAX_CONTENT_LENGTH": 1024 * 1024,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # hide_parameters: a failed statement is logged without its values, which may be
+    # a client's name or NHS number.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    # Behind a TLS-terminating proxy, how many proxies set X-Forwarded-For/-Proto.
+    # 0 trusts no header: the peer address is the client (development).
+    "PROXY_COUNT": 0,
 }
 
 

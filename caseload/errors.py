@@ -7,6 +7,7 @@ import uuid
 from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from caseload.services import NotVisible
@@ -63,6 +64,16 @@ def init_app(app: Flask) -> None:
 
         db.session.rollback()
         return render_error(404)
+
+    @app.errorhandler(DataError)
+    def data_error(_error: DataError) -> ResponseReturnValue:
+        # A value the database cannot hold got past validation: the request was bad.
+        from caseload.extensions import db
+
+        db.session.rollback()
+        app.logger.warning("Database refused a value on %s %s [%s]", request.method,
+                           request.path, incident_id())
+        return render_error(400)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,15 +37,6 @@ _ROLE_LABELS = {
     Role.LEAD: "Service lead",
     Role.ADMIN: "Administrator",
 }
-
-
-class Actor(Protocol):
-    """What the policy needs to know of whoever is asking."""
-
-    is_authenticated: bool
-
-    @property
-    def role(self) -> Role: ...
 
 
 @dataclass(frozen=True)
@@ -101,21 +92,6 @@ def policy_of(view: Callable[..., Any] | None) -> Policy | None:
 # Record-level rules -----------------------------------------------------------------
 
 
-def can_see_clinical_records(user: Any) -> bool:
-    """Workers and supervisors see client records; leads and admins never do."""
-    return bool(user.is_authenticated) and user.role in {Role.WORKER, Role.SUPERVISOR}
-
-
-def can_manage_users(user: Any) -> bool:
-    """Only admins create, disable and reset accounts."""
-    return bool(user.is_authenticated) and user.role is Role.ADMIN
-
-
-def can_see_aggregates(user: Any) -> bool:
-    """Service leads see consented, disclosure-controlled aggregates."""
-    return bool(user.is_authenticated) and user.role is Role.LEAD
-
-
 def visible_episodes_clause(user: Any) -> Any:
     """A SQL condition on episodes: the ones this user may see.
 
@@ -136,18 +112,6 @@ def visible_episodes_clause(user: Any) -> Any:
         )
         return Episode.worker_id.in_(team_workers)
     return false()
-
-
-def can_view_episode(user: Any, episode: Any) -> bool:
-    """The record-level form of :func:`visible_episodes_clause`."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.role is Role.WORKER:
-        return bool(episode.worker_id == user.id)
-    if user.role is Role.SUPERVISOR:
-        team = episode.worker.team
-        return team is not None and team.supervisor_id == user.id
-    return False
 
 
 def can_change_episode(user: Any, episode: Any) -> bool:

@@ -6,13 +6,14 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import inspect
+from werkzeug.routing import IntegerConverter
 
 from caseload.db import configure_engine
+from caseload.domain.dates import format_date, format_datetime, local_date
 from caseload.extensions import db, login_manager
 from caseload.policy import Role, policy_of
 from caseload.services.audit import record_event_now
@@ -59,7 +60,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_session_user)
 
+    app.url_map.converters["int"] = RowIdConverter
     app.before_request(_assign_request_id)
+    app.before_request(_refuse_nul_bytes)
     app.before_request(_enforce_policy)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
@@ -69,6 +72,25 @@ def init_app(app: Flask) -> None:
 
 def _assign_request_id() -> None:
     g.request_id = uuid.uuid4().hex[:12]
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in routes: a database id, so never above a 32-bit integer.
+
+    A larger number could never match a row and would overflow the column type
+    on PostgreSQL, so it simply does not match the route (404).
+    """
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _refuse_nul_bytes() -> None:
+    """No field of ours can hold a NUL character, and PostgreSQL refuses to store one."""
+    for field in (request.args, request.form):
+        if any("\x00" in key + value for key, value in field.items(multi=True)):
+            abort(400)
 
 
 def _enforce_policy() -> Any:
@@ -170,21 +192,14 @@ def refuse_demo_accounts_in_production(app: Flask) -> None:
             )
 
 
-LONDON = ZoneInfo("Europe/London")
-
 
 def format_local_date(value: date | datetime | None) -> str:
-    """A date as people in the UK write it: 3 Nov 2026."""
+    """A date as people in the UK write it: 3 Nov 2026 (a datetime is taken in UK time)."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = value.astimezone(LONDON).date()
-    return f"{value.day} {value:%b %Y}"
+    return format_date(local_date(value) if isinstance(value, datetime) else value)
 
 
 def format_local_datetime(value: datetime | None) -> str:
     """A moment in UK time: 3 Nov 2026, 14:30."""
-    if value is None:
-        return ""
-    local = value.astimezone(LONDON)
-    return f"{local.day} {local:%b %Y, %H:%M}"
+    return "" if value is None else format_datetime(value)

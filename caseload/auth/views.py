@@ -78,6 +78,7 @@ def mfa() -> ResponseReturnValue:
         db.session.commit()
         form.code.errors.append("That code is not right or has been used. Try the next code.")
     enrolling = not user.mfa_enrolled
+    demo = auth.demo_code_visible(user)
     uri = auth.provisioning_uri(user) if enrolling else None
     db.session.commit()
     return render_template(
@@ -87,8 +88,8 @@ def mfa() -> ResponseReturnValue:
         enrolling=enrolling,
         secret=user.totp_secret if enrolling else None,
         qr_code=auth.qr_code_data_uri(uri) if uri else None,
-        demo=auth.demo_code_visible(user),
-        demo_code=auth.usable_code(user),
+        demo=demo,
+        demo_code=auth.usable_code(user) if demo else None,
     )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import request
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import Form
 
@@ -22,21 +22,15 @@ from caseload.domain.codes import (
     NotCollectedReason,
     RiskLevel,
 )
+from caseload.domain.dates import LONDON, london_to_utc
 from caseload.domain.measures import get_measure
 from caseload.domain.scoring import NOT_APPLICABLE, AnswerValue
 from caseload.extensions import db
 from caseload.services import Conflict, ServiceError
 from caseload.services.contacts import ContactInput
 
-LONDON = ZoneInfo("Europe/London")
-
 #: Service field names that differ from the form's.
 FIELD_ALIASES = {"occurred_at": "occurred_on"}
-
-
-def london_to_utc(day: date, at: time) -> datetime:
-    """A wall-clock time in the UK as an aware UTC datetime."""
-    return datetime.combine(day, at, tzinfo=LONDON).astimezone(UTC)
 
 
 def london_now() -> datetime:
@@ -132,12 +126,10 @@ def apply_service_errors(form: Form, error: ServiceError) -> list[str]:
 
 
 
-def expected_version(raw: str | None) -> int | None:
-    """The record version a form was opened at. A value that is not a version cannot be
-    trusted to be current, so it is treated as a conflict."""
-    if not raw:
-        return None
-    if raw.isascii() and raw.isdigit():
+def expected_version(raw: str | None) -> int:
+    """The record version a form was opened at. A missing value or one that is not a
+    version cannot be trusted to be current, so it is treated as a conflict."""
+    if raw and raw.isascii() and raw.isdigit():
         return int(raw)
     raise Conflict(raw)
 
@@ -162,19 +154,21 @@ class Submission:
 def submit(form: FlaskForm, save: Callable[[], Any]) -> Submission:
     """Validate a form and, when valid, run one service call and commit.
 
-    A refused rule puts its messages on the form (400); someone else's newer save
-    is a conflict (409); either way nothing of the request's work is kept.
+    A refused rule puts its messages on the form (400); someone else's newer save,
+    or a clash with a row saved at the same moment, is a conflict (409). Either way
+    nothing of the save is kept.
     """
     if not form.validate_on_submit():
         return Submission(saved=False, status=400 if request.method == "POST" else 200)
     try:
-        result = save()
-        db.session.commit()
-    except (Conflict, StaleDataError):
-        db.session.rollback()
+        # A savepoint, so a refusal undoes the save but keeps what the request already
+        # recorded (the audit event for reading the record the form is shown on).
+        with db.session.begin_nested():
+            result = save()
+    except (Conflict, StaleDataError, IntegrityError):
         return Submission(saved=False, status=409, problems=(CONFLICT_MESSAGE,))
     except ServiceError as error:
-        db.session.rollback()
         return Submission(saved=False, status=400,
                           problems=tuple(apply_service_errors(form, error)))
+    db.session.commit()
     return Submission(saved=True, result=result)

@@ -24,6 +24,7 @@ from caseload.domain.dates import local_date
 from caseload.domain.measures import get_measure
 from caseload.extensions import db
 from caseload.models import Contact, Episode
+from caseload.policy import can_change_episode
 from caseload.services import contacts as contact_service
 from caseload.services import episodes as episode_service
 from caseload.services.clients import ClientDetails, Referral
@@ -52,6 +53,7 @@ def episode_context(episode: Episode, *, today: date) -> dict[str, Any]:
     figure = outcome_chart(points)
     return {
         "episode": episode,
+        "can_change": can_change_episode(current_user, episode),
         "client": episode.client,
         "summary": episode.summary,
         "flags": episode_service.flags_for(episode, today=today,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy import select
 
 from caseload.cases import pages
 from caseload.cases.formdata import (
@@ -29,7 +30,7 @@ from caseload.cases.forms import (
 from caseload.cases.pages import render_and_commit
 from caseload.domain.codes import DischargeReason
 from caseload.extensions import db
-from caseload.models import Contact
+from caseload.models import Contact, Episode
 from caseload.policy import CLINICAL, WORKER, policy
 from caseload.services import NotVisible
 from caseload.services import clients as client_service
@@ -39,8 +40,11 @@ from caseload.services import episodes as episode_service
 bp = Blueprint("cases", __name__)
 
 
-def _to_episode(episode_id: int, message: str) -> ResponseReturnValue:
-    flash(message, "success")
+def _to_episode(episode_id: int, message: str, *, category: str = "success"
+                ) -> ResponseReturnValue:
+    """Back to the episode page with a message, keeping the request's audit events."""
+    db.session.commit()
+    flash(message, category)
     return redirect(url_for("cases.episode", episode_id=episode_id))
 
 
@@ -82,9 +86,8 @@ def log_contact(episode_id: int) -> ResponseReturnValue:
     """Log a contact (or book one ahead) with the questionnaires."""
     record = episode_service.get_episode(current_user, episode_id, for_change=True)
     if not record.is_open:
-        db.session.commit()
-        flash("This episode is discharged; contacts can no longer be added.", "info")
-        return redirect(url_for("cases.episode", episode_id=episode_id))
+        return _to_episode(episode_id, "This episode is discharged; contacts can no longer "
+                                       "be added.", category="info")
     form = contact_form_class()()
     if request.method == "GET":
         pages.default_contact_time(form)
@@ -97,19 +100,22 @@ def log_contact(episode_id: int) -> ResponseReturnValue:
                              **pages.measure_context()), outcome.status
 
 
-def _contact(contact_id: int) -> Contact:
-    contact = db.session.get(Contact, contact_id)
-    if contact is None:
+def _contact(contact_id: int) -> tuple[Contact, Episode]:
+    """A contact the worker may change, with its episode (loaded, locked and audited once)."""
+    episode_id = db.session.scalar(select(Contact.episode_id).where(Contact.id == contact_id))
+    if episode_id is None:
         raise NotVisible(contact_id)
-    episode_service.get_episode(current_user, contact.episode_id, for_change=True)
-    return contact
+    episode = episode_service.get_episode(current_user, episode_id, for_change=True)
+    return db.session.get_one(Contact, contact_id), episode
 
 
 @bp.route("/contacts/<int:contact_id>/<any(outcome, correct):action>", methods=["GET", "POST"])
 @policy(WORKER)
 def change_contact(contact_id: int, action: str) -> ResponseReturnValue:
     """Record the outcome of a booked contact, or correct a saved one with a reason."""
-    contact = _contact(contact_id)
+    contact, episode = _contact(contact_id)
+    if action == "outcome" and not contact.is_booked:
+        return _to_episode(episode.id, "That contact already has its outcome recorded.")
     form = contact_form_class()() if action == "outcome" else pages.correction_form()
     if request.method == "GET":
         fill_contact_form(form, contact_service.as_input(contact))
@@ -118,7 +124,6 @@ def change_contact(contact_id: int, action: str) -> ResponseReturnValue:
     if outcome.saved:
         return _to_episode(contact.episode_id,
                            "Contact updated." if action == "outcome" else "Correction saved.")
-    episode = episode_service.get_episode(current_user, contact.episode_id)
     return render_and_commit("cases/contact_form.html", form=form, episode=episode,
                              contact=contact, problems=outcome.problems, mode=action,
                              **pages.measure_context()), outcome.status
@@ -128,7 +133,7 @@ def change_contact(contact_id: int, action: str) -> ResponseReturnValue:
 @policy(WORKER)
 def entered_in_error(contact_id: int) -> ResponseReturnValue:
     """Take a contact out of scoring, keeping it in the history."""
-    contact = _contact(contact_id)
+    contact, _episode = _contact(contact_id)
     form = ReasonForm()
     if request.method == "GET":
         form.version.data = str(contact.version)
@@ -146,6 +151,8 @@ def entered_in_error(contact_id: int) -> ResponseReturnValue:
 def discharge(episode_id: int) -> ResponseReturnValue:
     """Discharge with a reason, after checking the final scores."""
     record = episode_service.get_episode(current_user, episode_id, for_change=True)
+    if not record.is_open:
+        return _to_episode(episode_id, "This episode is already discharged.")
     form = DischargeForm()
     if request.method == "GET":
         form.version.data = str(record.version)

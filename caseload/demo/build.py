@@ -14,8 +14,9 @@ from sqlalchemy.orm import joinedload
 from caseload.demo.plan import plan_demo_service
 from caseload.demo.records import DemoSummary, PlannedEpisode
 from caseload.demo.staff import demo_workers
-from caseload.demo.tables import DEFAULT_CLIENTS, DEFAULT_SEED, LONDON
+from caseload.demo.tables import DEFAULT_CLIENTS, DEFAULT_SEED
 from caseload.demo.text import demo_text
+from caseload.domain.dates import LONDON
 from caseload.extensions import db
 from caseload.models import Client, Contact, Episode, EpisodeSummary, ReflectiveNote, User
 from caseload.services.clients import register_client, set_consent

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from caseload.demo.tables import LONDON
+from caseload.domain.dates import LONDON
 from caseload.services.clients import nhs_number_is_valid
 
 _T = TypeVar("_T")

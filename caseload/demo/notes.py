@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from caseload.demo.draws import clamp, previous_weekday
 from caseload.demo.records import PlannedEpisode, PlannedNote
 from caseload.demo.staff import WORKERS
-from caseload.demo.tables import LOAD_THEMES, LONDON, PERIOD_DAYS
+from caseload.demo.tables import LOAD_THEMES, PERIOD_DAYS
 from caseload.demo.text import demo_text
 from caseload.domain.codes import ReflectiveTheme
+from caseload.domain.dates import LONDON
 
 
 def plan_notes(rng: random.Random, episodes: list[PlannedEpisode], *,

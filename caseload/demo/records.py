@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from caseload.demo.tables import LONDON
 from caseload.domain.codes import (
     AttendanceCode,
     ContactMode,
@@ -16,6 +15,7 @@ from caseload.domain.codes import (
     ReflectiveTheme,
     RiskLevel,
 )
+from caseload.domain.dates import LONDON
 from caseload.domain.scoring import AnswerValue
 from caseload.services.clients import ClientDetails, Referral
 from caseload.services.contacts import ContactInput

@@ -6,8 +6,6 @@ changes the service a seed gives. The words live in ``seed_data/demo``.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from caseload.domain.codes import (
     ComplexityFactor,
     ContactMode,
@@ -16,7 +14,6 @@ from caseload.domain.codes import (
     ReflectiveTheme,
 )
 
-LONDON = ZoneInfo("Europe/London")
 DEFAULT_SEED = 2009
 DEFAULT_CLIENTS = 600
 #: The period the demo covers, ending today (about 18 months).

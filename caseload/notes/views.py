@@ -5,15 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
 
-from caseload.cases.formdata import submit
+from caseload.cases.formdata import submit, today_in_london
 from caseload.cases.forms import NoteForm, options
+from caseload.cases.pages import render_and_commit
 from caseload.domain.codes import ReflectiveTheme
-from caseload.extensions import db
-from caseload.models import Client, Episode
 from caseload.policy import WORKER, policy
-from caseload.services.notes import notes_by, write_note
+from caseload.services.notes import linkable_episodes, notes_by, write_note
 
 bp = Blueprint("notes", __name__, url_prefix="/notes")
 
@@ -22,7 +20,7 @@ bp = Blueprint("notes", __name__, url_prefix="/notes")
 @policy(WORKER)
 def index() -> ResponseReturnValue:
     """The worker's own reflective notes, newest first."""
-    return render_template("notes/index.html", notes=notes_by(current_user))
+    return render_and_commit("notes/index.html", notes=notes_by(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -30,15 +28,8 @@ def index() -> ResponseReturnValue:
 def new() -> ResponseReturnValue:
     """Write a reflective note."""
     form = NoteForm()
-    form.episode_id.choices = options([("", "No case")] + [
-        (episode_id, f"{name} ({ref})")
-        for episode_id, name, ref in db.session.execute(
-            select(Episode.id, Client.name, Client.service_ref)
-            .join(Client, Client.id == Episode.client_id)
-            .where(Episode.worker_id == current_user.id, Episode.discharged_on.is_(None))
-            .order_by(Client.name)
-        )
-    ])
+    cases = linkable_episodes(current_user, today=today_in_london())
+    form.episode_id.choices = options([("", "No case"), *cases])
     if request.method == "GET" and request.args.get("episode", "").isdigit():
         form.episode_id.data = request.args["episode"]
     outcome = submit(form, lambda: write_note(

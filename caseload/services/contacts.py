@@ -220,6 +220,10 @@ def correct_contact(actor: User, contact: Contact, data: ContactInput, *, reason
     why = _require_reason(reason)
     if not contact.in_force:
         raise ServiceError("Only the current version of a contact can be corrected.")
+    if contact.is_booked or data.attendance is AttendanceCode.BOOKED:
+        message = ("A booking is not corrected: record what happened, or mark it as "
+                   "entered in error and book again.")
+        raise ServiceError(message, field_errors={"attendance": message})
     episode = contact.episode
     scores = validate_contact(episode, data, now=now or utcnow(), correcting=True)
     correction = Contact(episode=episode, created_by=actor, supersedes=contact,

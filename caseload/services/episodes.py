@@ -43,11 +43,17 @@ SUMMARY_FIELDS = tuple(
 
 def get_episode(user: User, episode_id: int, *, for_change: bool = False) -> Episode:
     """An episode the user may see (and, with ``for_change``, change); audited either way."""
-    episode = db.session.scalar(
+    query = (
         select(Episode)
         .options(joinedload(Episode.client), joinedload(Episode.summary))
         .where(Episode.id == episode_id, visible_episodes_clause(user))
     )
+    if for_change:
+        # Changes to one episode queue behind each other, so two saves at once (a
+        # double click, two tabs) cannot each recompute the summary without the other.
+        # SQLite gets the same from BEGIN IMMEDIATE.
+        query = query.with_for_update(of=Episode)
+    episode = db.session.scalar(query)
     if episode is None or (for_change and not can_change_episode(user, episode)):
         record_event_now("access.denied", actor=user, object_type="episode",
                          object_id=episode_id)

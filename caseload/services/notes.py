@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from caseload.domain.codes import ReflectiveTheme
 from caseload.extensions import db
-from caseload.models import Episode, ReflectiveNote, User
+from caseload.models import Client, Episode, ReflectiveNote, User
 from caseload.services import ServiceError
 from caseload.services.audit import record_event
 from caseload.services.episodes import active_caseload_count
 
 MAX_NOTE_LENGTH = 10_000
+RECENT_DISCHARGE = timedelta(days=90)
 
 
 def write_note(
@@ -63,11 +66,35 @@ def write_note(
 
 
 def notes_by(author: User) -> list[ReflectiveNote]:
-    """The author's own notes, newest first."""
-    return list(
+    """The author's own notes, newest first, with their linked cases (one query)."""
+    notes = list(
         db.session.scalars(
             select(ReflectiveNote)
+            .options(joinedload(ReflectiveNote.episode).joinedload(Episode.client))
             .where(ReflectiveNote.author_id == author.id)
             .order_by(ReflectiveNote.written_at.desc(), ReflectiveNote.id.desc())
         )
     )
+    record_event("notes.view", actor=author, object_type="user", object_id=author.id,
+                 detail={"linked_clients": sorted({n.episode.client_id for n in notes
+                                                   if n.episode is not None})})
+    return notes
+
+
+def linkable_episodes(author: User, *, today: date) -> list[tuple[int, str]]:
+    """(episode id, label) for the form's case list: the author's open cases, then those
+    discharged in the last 90 days (endings are worth reflecting on too)."""
+    since = today - RECENT_DISCHARGE
+    rows = db.session.execute(
+        select(Episode.id, Client.name, Client.service_ref, Episode.discharged_on)
+        .join(Client, Client.id == Episode.client_id)
+        .where(
+            Episode.worker_id == author.id,
+            or_(Episode.discharged_on.is_(None), Episode.discharged_on >= since),
+        )
+        .order_by(Episode.discharged_on.is_not(None), Client.name)
+    )
+    return [
+        (episode_id, f"{name} ({ref}){', discharged' if discharged else ''}")
+        for episode_id, name, ref, discharged in rows
+    ]

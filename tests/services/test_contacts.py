@@ -591,3 +591,14 @@ def test_a_missed_contact_keeps_no_not_collected_reason(worker: User, episode: E
     missed = log(worker, episode, attendance=AttendanceCode.DID_NOT_ATTEND,
                  not_collected_reason=NotCollectedReason.NO_TIME)
     assert missed.not_collected_reason is None
+
+
+def test_a_booking_is_not_corrected(worker: User, episode: Episode) -> None:
+    booking = log(worker, episode, NOW + timedelta(days=1), attendance=BOOKED)
+    held = log(worker, episode, phq9_total=10, gad7_total=8)
+    with pytest.raises(ServiceError, match="A booking is not corrected"):
+        correct_contact(worker, booking, as_input(booking), reason="Wrong day", now=NOW)
+    turned_into_booking = replace(as_input(held), attendance=BOOKED, phq9=None, gad7=None,
+                                  occurred_at=NOW + timedelta(days=2))
+    with pytest.raises(ServiceError, match="A booking is not corrected"):
+        correct_contact(worker, held, turned_into_booking, reason="Not held", now=NOW)

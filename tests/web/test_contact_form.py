@@ -365,10 +365,13 @@ def test_record_outcome_refuses_booked_again_and_bad_input(client: FlaskClient, 
 def test_record_outcome_of_a_completed_contact_is_refused(client: FlaskClient, worker: Any,
                                                           episode: Episode) -> None:
     contact = add_contact(worker, episode)
+    before = row_counts()
     response = client.post(f"/contacts/{contact.id}/outcome", data=contact_data(
-        token(client), version=str(contact.version)))
-    assert response.status_code == 400
+        token(client), version=str(contact.version)), follow_redirects=True)
+    assert response.request.path == f"/episodes/{episode.id}"
     assert "already has its outcome recorded" in page(response)
+    assert row_counts() == before
+    assert client.get(f"/contacts/{contact.id}/outcome").status_code == 302
 
 
 # Corrections ----------------------------------------------------------------------------

@@ -83,14 +83,29 @@ def test_pages_are_never_cached_but_static_files_are(
     assert "no-store" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")
 
 
-def test_vendor_assets_are_served_locally(client: FlaskClient) -> None:
-    css = client.get("/vendor/nhsuk-frontend.min.css")
+def test_vendor_assets_are_served_locally_under_their_version(
+    app: Flask, client: FlaskClient
+) -> None:
+    import plotly
+
+    from caseload.assets import vendor_url
+
+    with app.test_request_context():
+        css_url = vendor_url("nhsuk-frontend.min.css")
+        js_url = vendor_url("nhsuk-frontend.min.js")
+        plotly_url = vendor_url("plotly.min.js")
+    assert css_url == "/vendor/10.6.1/nhsuk-frontend.min.css"
+    assert plotly_url == f"/vendor/{plotly.__version__}/plotly.min.js"
+    css = client.get(css_url)
     assert css.status_code == 200
     assert "max-age=31536000" in css.headers["Cache-Control"]
-    assert client.get("/vendor/nhsuk-frontend.min.js").status_code == 200
-    assert client.get("/vendor/plotly.min.js").status_code == 200
-    assert client.get("/vendor/anything-else.js").status_code == 404
+    assert client.get(js_url).status_code == 200
+    assert client.get(plotly_url).status_code == 200
+    # An old version's URL is gone, so no browser can keep a stale copy under it.
+    assert client.get("/vendor/10.0.0/nhsuk-frontend.min.css").status_code == 404
+    assert client.get("/vendor/10.6.1/anything-else.js").status_code == 404
     assert client.get("/assets/images/favicon.svg").status_code == 200
+    assert css_url in client.get("/login").get_data(as_text=True)
 
 
 def test_login_page_uses_no_inline_script(client: FlaskClient) -> None:
