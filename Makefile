@@ -22,7 +22,6 @@ install: $(PY_STAMP) $(NODE_STAMP)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
-	@echo "Demo credentials: $(CURDIR)/instance/demo-credentials.json"
 	@echo "Serving caseload at http://127.0.0.1:5000"
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
