@@ -16,6 +16,7 @@ from caseload.domain.episodes import (
     ContactFacts,
     EpisodeSummaryFacts,
     episode_outcome_from_summary,
+    score_series,
     summarise_episode,
 )
 from caseload.domain.flags import (
@@ -95,17 +96,17 @@ def refresh_summary(episode: Episode) -> EpisodeSummary:
             )
         )
     )
-    facts = summarise_episode(contact_facts(c) for c in contacts)
+    in_force = [contact_facts(c) for c in contacts]
+    facts = summarise_episode(in_force)
     summary = episode.summary or db.session.get(EpisodeSummary, episode.id)
     if summary is None:
         summary = EpisodeSummary(episode=episode)
         db.session.add(summary)
     for name in SUMMARY_FIELDS:
         setattr(summary, name, getattr(facts, name))
-    attended = sorted((c for c in contacts if c.attendance.attended),
-                      key=lambda c: (c.occurred_at, c.id))
-    summary.phq9_series = [c.phq9_total for c in attended if c.phq9_total is not None]
-    summary.gad7_series = [c.gad7_total for c in attended if c.gad7_total is not None]
+    phq9_series, gad7_series = score_series(in_force)
+    summary.phq9_series = list(phq9_series)
+    summary.gad7_series = list(gad7_series)
     booked = [c.occurred_at for c in contacts if c.attendance is AttendanceCode.BOOKED]
     summary.earliest_booked_at = min(booked) if booked else None
     summary.booked_contacts = len(booked)
