@@ -19,6 +19,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from caseload.domain.dates import format_date, format_day_month
 from caseload.domain.measures import GAD7, PHQ9, Measure, get_measure
 
 FONT_FAMILY = "Frutiger W01, Arial, sans-serif"
@@ -39,9 +40,6 @@ SERIES_STYLE = {
 BAND_TINTS = ("#007f3b", "#ffeb3b", "#ffb81c", "#ed8b00", "#d5281b")
 BAND_OPACITY = 0.12
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 @dataclass(frozen=True, slots=True)
 class ChartPoint:
     """One contact of an episode as the outcome chart needs it."""
@@ -52,16 +50,6 @@ class ChartPoint:
     gad7: int | None  #: GAD-7 total, None when not recorded
     attended: bool
     dna: bool  #: did not attend (attendance codes 3 or 7)
-
-
-def short_date(day: date) -> str:
-    """En-GB short date without a leading zero, e.g. ``3 Nov`` (portable, unlike ``%-d``)."""
-    return f"{day.day} {_MONTHS[day.month - 1]}"
-
-
-def long_date(day: date) -> str:
-    """En-GB date with the year, e.g. ``3 Nov 2025``."""
-    return f"{short_date(day)} {day.year}"
 
 
 def outcome_chart(
@@ -183,7 +171,7 @@ def _score_trace(measure: Measure, scored: Sequence[ChartPoint]) -> go.Scatter:
         customdata=[
             [
                 p.contact_number,
-                long_date(p.occurred_on),
+                format_date(p.occurred_on),
                 _band_label(measure, _score(p, measure.id) or 0),
             ]
             for p in scored
@@ -211,7 +199,7 @@ def _dna_trace(points: Sequence[ChartPoint], *, first: bool) -> go.Scatter:
     return go.Scatter(
         x=[p.contact_number for p in missed],
         y=[0] * len(missed),
-        customdata=[[p.contact_number, long_date(p.occurred_on)] for p in missed],
+        customdata=[[p.contact_number, format_date(p.occurred_on)] for p in missed],
         name="Did not attend",
         legendgroup="dna",
         legendrank=3,
@@ -314,7 +302,7 @@ def _style_axes(
     fig.update_xaxes(
         tickmode="array",
         tickvals=numbers,
-        ticktext=[f"{p.contact_number}<br>{short_date(p.occurred_on)}" for p in points],
+        ticktext=[f"{p.contact_number}<br>{format_day_month(p.occurred_on)}" for p in points],
         range=[min(numbers, default=1) - 0.5, max(numbers, default=1) + 0.5],
         showgrid=False,
         zeroline=False,

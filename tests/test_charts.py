@@ -13,10 +13,9 @@ from caseload.charts import (
     ChartPoint,
     chart_summary,
     figure_json,
-    long_date,
     outcome_chart,
-    short_date,
 )
+from caseload.domain.dates import format_date, format_day_month
 from caseload.domain.measures import get_measure
 
 START = date(2025, 11, 3)
@@ -125,7 +124,7 @@ def test_no_dna_trace_without_dnas() -> None:
     assert all(t["name"] != "Did not attend" for t in fig["data"])
 
 
-def test_x_ticks_show_contact_number_and_short_date() -> None:
+def test_x_ticks_show_contact_number_and_format_day_month() -> None:
     fig = outcome_chart(EPISODE)
     axis = fig["layout"]["xaxis2"]
     assert axis["tickvals"] == [1, 2, 3, 4, 5, 6]
@@ -138,7 +137,7 @@ def test_x_ticks_show_contact_number_and_short_date() -> None:
     [(date(2025, 11, 3), "3 Nov"), (date(2026, 1, 31), "31 Jan"), (date(2024, 12, 1), "1 Dec")],
 )
 def test_short_date_has_no_leading_zero(day: date, expected: str) -> None:
-    assert short_date(day) == expected
+    assert format_day_month(day) == expected
 
 
 def test_subplots_are_stacked_and_share_the_x_axis() -> None:
@@ -215,7 +214,7 @@ def test_no_data_beyond_what_was_passed() -> None:
     fig = outcome_chart(EPISODE)
     given_numbers = {p.contact_number for p in EPISODE}
     given_scores = {s for p in EPISODE for s in (p.phq9, p.gad7) if s is not None}
-    given_dates = {p.contact_number: long_date(p.occurred_on) for p in EPISODE}
+    given_dates = {p.contact_number: format_date(p.occurred_on) for p in EPISODE}
     for trace in fig["data"]:
         assert set(trace["x"]) <= given_numbers
         assert set(trace["y"]) <= given_scores | {0}

@@ -23,9 +23,14 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(LONDON).date()
 
 
+def format_day_month(day: date) -> str:
+    """A day and month without a leading zero, such as "3 Nov" (portable, unlike %-d)."""
+    return f"{day.day} {_MONTHS[day.month - 1]}"
+
+
 def format_date(day: date) -> str:
     """A short, locale-independent date such as "3 Nov 2026"."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return f"{format_day_month(day)} {day.year}"
 
 
 def format_datetime(moment: datetime) -> str:
