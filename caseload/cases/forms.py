@@ -20,7 +20,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from caseload.domain.codes import (
@@ -181,7 +181,7 @@ class ContactFormBase(FlaskForm):
     duration_minutes = IntegerField(
         "Duration in minutes (optional)",
         invalid_value_message="Enter the duration as a whole number of minutes, like 30.",
-        validators=[Optional(), NumberRange(1, 480, "Duration must be between 1 and 480 minutes.")],
+        validators=[Optional()],  # the range is the service's rule
     )
     intervention = SelectField(
         "Intervention (optional)",
