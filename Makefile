@@ -27,6 +27,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check caseload tests bench
+	$(BIN)/ruff format --check caseload tests bench
 	$(BIN)/mypy caseload
 
 test: install lint

@@ -73,17 +73,20 @@ def median_seconds(action: Callable[[], Any], repeats: int = REPEATS) -> float:
 
 def sign_in(client: FlaskClient, username: str, password: str, secret: str) -> bool:
     """Sign in through the real forms (passphrase, then TOTP); True on success."""
+
     def token(path: str) -> str:
         html = client.get(path).get_data(as_text=True)
         match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
         return match.group(1) if match else ""
 
-    first = client.post("/login", data={"username": username, "password": password,
-                                        "csrf_token": token("/login")})
+    first = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token("/login")}
+    )
     if first.status_code != 302:
         return False
-    second = client.post("/login/mfa", data={"code": pyotp.TOTP(secret).now(),
-                                             "csrf_token": token("/login/mfa")})
+    second = client.post(
+        "/login/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token("/login/mfa")}
+    )
     return second.status_code == 302
 
 
@@ -105,43 +108,58 @@ def measure(app: Flask, label: str) -> list[Result]:
         start = time.perf_counter()
         credentials = build_demo_staff()
         db.session.commit()
-        summary = build_demo_service(today=today, now=now, clients=DEFAULT_CLIENTS,
-                                     checkpoint=db.session.commit)
+        summary = build_demo_service(
+            today=today, now=now, clients=DEFAULT_CLIENTS, checkpoint=db.session.commit
+        )
         db.session.commit()
         seeding = time.perf_counter() - start
-        results.append(Result(label, f"seed-demo ({summary.clients} clients, "
-                              f"{summary.contacts} contacts)", seeding, SEEDING_TARGET))
+        results.append(
+            Result(
+                label,
+                f"seed-demo ({summary.clients} clients, {summary.contacts} contacts)",
+                seeding,
+                SEEDING_TARGET,
+            )
+        )
 
         def rebuild() -> None:
             rebuild_expected_curves()
             db.session.commit()
 
-        results.append(Result(label, "rebuild expected curves",
-                              median_seconds(rebuild, 3), CURVES_TARGET))
+        results.append(
+            Result(label, "rebuild expected curves", median_seconds(rebuild, 3), CURVES_TARGET)
+        )
         heaviest = max(summary.active_by_worker, key=summary.active_by_worker.__getitem__)
         worker = db.session.scalar(sa.select(User).where(User.username == heaviest))
         if worker is None:
             raise RuntimeError(f"demo worker {heaviest} is missing")
 
         def query() -> None:
-            worker_caseload(worker, today=today)
+            worker_caseload(worker, worker=worker, today=today)
             db.session.rollback()
 
-        results.append(Result(label, f"worker_caseload ({heaviest}, "
-                              f"{summary.active_by_worker[heaviest]} active)",
-                              median_seconds(query), CASELOAD_QUERY_TARGET))
+        results.append(
+            Result(
+                label,
+                f"worker_caseload ({heaviest}, {summary.active_by_worker[heaviest]} active)",
+                median_seconds(query),
+                CASELOAD_QUERY_TARGET,
+            )
+        )
         db.session.remove()
 
     path = caseload_path(app)
     if path is None:
-        results.append(Result(label, "caseload page", None, CASELOAD_PAGE_TARGET,
-                               "no caseload route yet"))
+        results.append(
+            Result(label, "caseload page", None, CASELOAD_PAGE_TARGET, "no caseload route yet")
+        )
         return results
     login = next(c for c in credentials if c.username == heaviest)
     client = app.test_client()
     if not sign_in(client, login.username, login.password, login.totp_secret):
-        results.append(Result(label, "caseload page", float("inf"), CASELOAD_PAGE_TARGET,
-                              "sign-in failed"))
+        results.append(
+            Result(label, "caseload page", float("inf"), CASELOAD_PAGE_TARGET, "sign-in failed")
+        )
         return results
 
     status: list[int] = []
@@ -151,16 +169,25 @@ def measure(app: Flask, label: str) -> list[Result]:
 
     seconds = median_seconds(page)
     ok = set(status) == {200}
-    results.append(Result(label, f"caseload page ({heaviest})",
-                          seconds if ok else float("inf"), CASELOAD_PAGE_TARGET,
-                          "" if ok else f"status {sorted(set(status))}"))
+    results.append(
+        Result(
+            label,
+            f"caseload page ({heaviest})",
+            seconds if ok else float("inf"),
+            CASELOAD_PAGE_TARGET,
+            "" if ok else f"status {sorted(set(status))}",
+        )
+    )
     return results
 
 
 def bench_config(url: str, instance: Path) -> dict[str, Any]:
     """Production-like settings (real password hashing) on the bench database."""
-    return {"DATABASE_URL": url, "INSTANCE_PATH": str(instance),
-            "SECRET_KEY": secrets.token_hex(16)}
+    return {
+        "DATABASE_URL": url,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": secrets.token_hex(16),
+    }
 
 
 @contextmanager
@@ -195,12 +222,17 @@ def print_table(results: list[Result]) -> None:
     width = max(len(r.name) for r in results)
     print(f"{'database':<11} {'measurement':<{width}} {'time':>10} {'target':>10}  result")
     for r in results:
-        took = "-" if r.seconds is None else (
-            "failed" if r.seconds == float("inf") else f"{r.seconds * 1000:.0f} ms")
+        took = (
+            "-"
+            if r.seconds is None
+            else ("failed" if r.seconds == float("inf") else f"{r.seconds * 1000:.0f} ms")
+        )
         verdict = "SKIP" if r.seconds is None else ("PASS" if r.passed else "FAIL")
         note = f"  ({r.note})" if r.note else ""
-        print(f"{r.database:<11} {r.name:<{width}} {took:>10} "
-              f"{r.target * 1000:>7.0f} ms  {verdict}{note}")
+        print(
+            f"{r.database:<11} {r.name:<{width}} {took:>10} "
+            f"{r.target * 1000:>7.0f} ms  {verdict}{note}"
+        )
 
 
 def main() -> int:

@@ -8,7 +8,14 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-ROOT = Path(__file__).resolve().parent.parent
+from caseload import assets, cli, errors, web
+from caseload.auth.views import bp as auth_bp
+from caseload.cases.views import bp as cases_bp
+from caseload.config import ROOT, load_config
+from caseload.db import render_migration_item
+from caseload.extensions import csrf, db, login_manager, migrate
+from caseload.main.views import bp as main_bp
+from caseload.notes.views import bp as notes_bp
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -21,11 +28,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    from caseload import assets, cli, errors, web
-    from caseload.config import load_config
-    from caseload.db import render_migration_item
-    from caseload.extensions import csrf, db, login_manager, migrate
-
     load_config(app, test_config)
     if app.config["PROXY_COUNT"]:
         # Throttling and the audit trail need the client's address, not the proxy's.
@@ -53,11 +55,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """Attach every area's blueprint."""
-    from caseload.auth.views import bp as auth_bp
-    from caseload.cases.views import bp as cases_bp
-    from caseload.main.views import bp as main_bp
-    from caseload.notes.views import bp as notes_bp
-
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(cases_bp)

@@ -14,7 +14,7 @@ import plotly
 from flask import Blueprint, Flask, abort, current_app, send_from_directory, url_for
 from flask.typing import ResponseReturnValue
 
-from caseload import ROOT
+from caseload.config import ROOT
 
 NHSUK_PACKAGE = ROOT / "node_modules" / "nhsuk-frontend"
 NHSUK_DIST = NHSUK_PACKAGE / "dist" / "nhsuk"
@@ -41,8 +41,7 @@ def _nhsuk_version() -> str:
 
 def vendor_url(name: str) -> str:
     """The versioned URL of a vendor file, for templates."""
-    return url_for("assets.vendor", version=current_app.config["VENDOR_VERSIONS"][name],
-                   name=name)
+    return url_for("assets.vendor", version=current_app.config["VENDOR_VERSIONS"][name], name=name)
 
 
 @bp.get("/vendor/<version>/<name>")

@@ -21,6 +21,7 @@ from plotly.subplots import make_subplots
 
 from caseload.domain.dates import format_date, format_day_month
 from caseload.domain.measures import GAD7, PHQ9, Measure, get_measure
+from caseload.domain.wording import plural
 
 FONT_FAMILY = "Frutiger W01, Arial, sans-serif"
 TEXT_COLOUR = "#212b32"  # NHS black
@@ -39,6 +40,7 @@ SERIES_STYLE = {
 #: measures with fewer bands take the first and the last ones (least and most severe).
 BAND_TINTS = ("#007f3b", "#ffeb3b", "#ffb81c", "#ed8b00", "#d5281b")
 BAND_OPACITY = 0.12
+
 
 @dataclass(frozen=True, slots=True)
 class ChartPoint:
@@ -119,7 +121,7 @@ def chart_summary(points: Sequence[ChartPoint]) -> str:
             phrases.append((name, f"from {scores[0]} to {scores[-1]}"))
         elif scores:
             phrases.append((name, f"was {scores[0]}"))
-    contacts = _plural(len(points), "contact")
+    contacts = plural(len(points), "contact")
     if not phrases:
         sentence = f"No PHQ-9 or GAD-7 scores recorded over {contacts}"
     elif len(phrases) == 1:
@@ -149,10 +151,6 @@ def _score(point: ChartPoint, measure_id: str) -> int | None:
 
 def _clause(name: str, change: str) -> str:
     return f"{name} went {change}" if change.startswith("from") else f"{name} {change}"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _band_label(measure: Measure, score: int) -> str:

@@ -1,5 +1,5 @@
 """Configuration in layers: these defaults, then ``instance/config.py``, then
-``CASELOAD_*`` environment variables, then the test's dict (STYLE.md).
+``CASELOAD_*`` environment variables, then the test's dict.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ from typing import Any
 
 from flask import Flask
 
+#: The project's root folder: templates, static files, node_modules and instance/ live here.
+ROOT = Path(__file__).resolve().parent.parent
+
 #: Code defaults. Every key here can be overridden by a later layer.
 DEFAULTS: dict[str, Any] = {
     "SERVICE_NAME": "caseload",
     # Empty: a SQLite file in instance/ is used.
     "DATABASE_URL": "",
     "PRODUCTION": False,
-    # Sessions (DESIGN.md 7): no remember-me, 30-minute idle, 12-hour absolute.
+    # Sessions (docs/design.md section 7): no remember-me, 30-minute idle, 12-hour absolute.
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_ABSOLUTE_HOURS": 12,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -60,9 +63,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
-        hours=app.config["SESSION_ABSOLUTE_HOURS"]
-    )
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
     if app.config["PRODUCTION"]:
         # Production is served over HTTPS only; the cookie never travels in clear.
         app.config["SESSION_COOKIE_SECURE"] = True

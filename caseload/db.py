@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import DateTime, Engine, Enum, Integer, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
@@ -60,12 +63,37 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
-    """Apply the SQLite settings of DESIGN.md section 7; PostgreSQL needs none.
+#: How a SQLite transaction begins: "IMMEDIATE" takes the write lock at BEGIN, "DEFERRED"
+#: takes none until the first write. Outside a request every transaction may write (the
+#: CLI, tests), so IMMEDIATE is the default; the web layer makes a read-only request's
+#: transactions DEFERRED. A connection's ``sqlite_begin`` execution option overrides this.
+SQLiteBegin = Literal["DEFERRED", "IMMEDIATE"]
+SQLITE_BEGIN: ContextVar[SQLiteBegin] = ContextVar("caseload_sqlite_begin", default="IMMEDIATE")
 
-    pysqlite's own transaction handling is switched off so that SQLAlchemy can
-    emit ``BEGIN IMMEDIATE``: a write transaction takes the write lock at its
-    start instead of failing half-way with "database is locked".
+
+@contextmanager
+def sqlite_begin(mode: SQLiteBegin) -> Iterator[None]:
+    """Begin SQLite transactions opened inside the block in this mode."""
+    token = SQLITE_BEGIN.set(mode)
+    try:
+        yield
+    finally:
+        SQLITE_BEGIN.reset(token)
+
+
+def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
+    """Apply the SQLite settings of docs/design.md section 7; PostgreSQL needs none.
+
+    pysqlite's own transaction handling is switched off so that SQLAlchemy emits
+    BEGIN itself (the "begin" event recipe of the SQLAlchemy SQLite docs), in the
+    mode ``SQLITE_BEGIN`` gives. A transaction that will write begins IMMEDIATE: it
+    takes the write lock at its start, waiting up to the busy timeout, instead of
+    failing half-way with "database is locked" when a deferred transaction that has
+    read cannot upgrade to a writer (another writer committed since its snapshot,
+    which WAL refuses at once, without waiting). A read-only transaction begins
+    DEFERRED, so a long read (a report, an export) never holds the write lock and
+    never blocks a save; its request's audit events are written after the reads, in
+    one short IMMEDIATE transaction of their own (``caseload.web.transactions``).
     """
     if engine.dialect.name != "sqlite":
         return
@@ -82,7 +110,8 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get("sqlite_begin") or SQLITE_BEGIN.get()
+        connection.exec_driver_sql("BEGIN" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
 
 def render_migration_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:

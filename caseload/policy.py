@@ -1,42 +1,28 @@
-"""Who may see or change what: the one place that decides (DESIGN.md section 7).
+"""Who may see or change what: the one place that decides (docs/design.md section 7).
 
 Every view declares a policy with :func:`policy`. A request hook enforces it
 before the view runs, so a view without one is refused (fail closed) and the
-test suite lists it. Record-level checks (``can_*``) are pure functions of the
-user and the record; list queries are scoped in the services with the same
-rules.
+test suite lists it. Record-level rules take the person who asks: SQL clauses
+(``visible_episodes(asker)``, ``visible_notes(asker)`` ...) that every read
+service adds to its query, and ``can_*`` checks for one record in hand.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TypeAlias, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Any])
+from flask_login import AnonymousUserMixin
+from sqlalchemy import ColumnElement, Select, and_, false, select
 
+from caseload.domain.codes import Role
+from caseload.models import Episode, ReflectiveNote, Team, User
 
-class Role(StrEnum):
-    """A member of staff's one role."""
+F = TypeVar("F", bound=Callable[..., object])
 
-    WORKER = "worker"
-    SUPERVISOR = "supervisor"
-    LEAD = "lead"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        """The role as people say it."""
-        return _ROLE_LABELS[self]
-
-
-_ROLE_LABELS = {
-    Role.WORKER: "Practitioner",
-    Role.SUPERVISOR: "Supervisor",
-    Role.LEAD: "Service lead",
-    Role.ADMIN: "Administrator",
-}
+#: Whoever is asking: a signed-in member of staff, or Flask-Login's anonymous user.
+Asker: TypeAlias = User | AnonymousUserMixin
 
 
 @dataclass(frozen=True)
@@ -47,11 +33,11 @@ class Policy:
     roles: frozenset[Role] | None  # None: any signed-in user
     public: bool = False
 
-    def allows(self, user: Any) -> bool:
+    def allows(self, user: Asker) -> bool:
         """Whether this user may call a route with this policy."""
         if self.public:
             return True
-        if not getattr(user, "is_authenticated", False):
+        if not isinstance(user, User) or not user.is_authenticated:
             return False
         return self.roles is None or user.role in self.roles
 
@@ -84,38 +70,87 @@ def policy(rule: Policy) -> Callable[[F], F]:
     return decorate
 
 
-def policy_of(view: Callable[..., Any] | None) -> Policy | None:
+def policy_of(view: Callable[..., object] | None) -> Policy | None:
     """The policy a view declared, or None."""
     return getattr(view, POLICY_ATTRIBUTE, None)
 
 
 # Record-level rules -----------------------------------------------------------------
+#
+# Services never write an ownership filter of their own: they add one of these
+# clauses to their query, so who may see what is decided here and only here.
 
 
-def visible_episodes_clause(user: Any) -> Any:
-    """A SQL condition on episodes: the ones this user may see.
+def _staff(asker: Asker) -> User | None:
+    """The signed-in member of staff, or None for anyone else."""
+    return asker if isinstance(asker, User) and asker.is_authenticated else None
+
+
+def supervised_worker_ids(supervisor: User) -> Select[int]:
+    """Ids of the workers in the teams this supervisor supervises."""
+    return (
+        select(User.id)
+        .join(Team, User.team_id == Team.id)
+        .where(Team.supervisor_id == supervisor.id)
+    )
+
+
+def visible_episodes(asker: Asker) -> ColumnElement[bool]:
+    """A SQL condition on episodes: the ones this person may see.
 
     Workers see the episodes assigned to them; supervisors those of the workers
     in the teams they supervise; leads and admins no individual episode at all.
     """
-    from sqlalchemy import false, select
-
-    from caseload.models import Episode, Team, User
-
-    if not getattr(user, "is_authenticated", False):
+    user = _staff(asker)
+    if user is None:
         return false()
     if user.role is Role.WORKER:
         return Episode.worker_id == user.id
     if user.role is Role.SUPERVISOR:
-        team_workers = (
-            select(User.id).join(Team, User.team_id == Team.id).where(Team.supervisor_id == user.id)
-        )
-        return Episode.worker_id.in_(team_workers)
+        return Episode.worker_id.in_(supervised_worker_ids(user))
     return false()
 
 
-def can_change_episode(user: Any, episode: Any) -> bool:
+def changeable_episodes(asker: Asker) -> ColumnElement[bool]:
+    """A SQL condition on episodes: the ones this person may change (their own cases)."""
+    user = _staff(asker)
+    if user is None or user.role is not Role.WORKER:
+        return false()
+    return Episode.worker_id == user.id
+
+
+def can_change_episode(asker: Asker, episode: Episode) -> bool:
     """Workers change their own episodes; supervisors act through supervision instead."""
-    return bool(getattr(user, "is_authenticated", False)) and user.role is Role.WORKER and (
-        episode.worker_id == user.id
-    )
+    user = _staff(asker)
+    return user is not None and user.role is Role.WORKER and episode.worker_id == user.id
+
+
+def visible_notes(asker: Asker) -> ColumnElement[bool]:
+    """A SQL condition on reflective notes: the ones this person may read.
+
+    A worker reads their own notes; a supervisor reads the notes their workers
+    chose to share; nobody else reads a note's text.
+    """
+    user = _staff(asker)
+    if user is None:
+        return false()
+    if user.role is Role.WORKER:
+        return ReflectiveNote.author_id == user.id
+    if user.role is Role.SUPERVISOR:
+        return and_(
+            ReflectiveNote.shared_with_supervisor.is_(True),
+            ReflectiveNote.author_id.in_(supervised_worker_ids(user)),
+        )
+    return false()
+
+
+def can_view_worker(asker: Asker, worker: User) -> bool:
+    """Whether this person may see a worker's caseload: the worker, or their supervisor."""
+    user = _staff(asker)
+    if user is None:
+        return False
+    if user.role is Role.WORKER:
+        return worker.id == user.id
+    if user.role is Role.SUPERVISOR:
+        return worker.team is not None and worker.team.supervisor_id == user.id
+    return False

@@ -25,9 +25,9 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from caseload import create_app
+from caseload.domain.codes import Role
 from caseload.extensions import db
 from caseload.models import User
-from caseload.policy import Role
 from caseload.services.users import create_user
 
 PG_URL = os.environ.get("CASELOAD_TEST_DATABASE_URL", "")
@@ -93,7 +93,8 @@ class Database:
             with db.engine.begin() as conn:
                 conn.execute(
                     sa.text(
-                        "TRUNCATE " + ", ".join(f'"{t}"' for t in self.tables)
+                        "TRUNCATE "
+                        + ", ".join(f'"{t}"' for t in self.tables)
                         + " RESTART IDENTITY CASCADE"
                     )
                 )
@@ -114,14 +115,20 @@ class IsolatedClient(FlaskClient):
     Flask reuses an app context that is already pushed, and the ``app`` fixture
     keeps one pushed for the test's own queries; without this, ``g`` and the
     database session would leak between requests. The test's transaction is
-    committed first, so the request sees the test's data and no lock is held.
+    committed first, so the request sees the test's data and no lock is held;
+    the test's loaded objects are expired after it (the session no longer expires
+    them on commit), so the test reads what the request wrote.
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
-        if has_app_context():
+        in_app = has_app_context()
+        if in_app:
             db.session.commit()
         kwargs.setdefault("buffered", True)  # read file responses whole, closing the file
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if in_app:
+            db.session.expire_all()
+        return response
 
 
 @pytest.fixture(scope="session")

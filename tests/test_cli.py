@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from caseload import create_app
+from caseload.domain.codes import Role
 from caseload.extensions import db
 from caseload.models import Team, User
-from caseload.policy import Role
 from tests.conftest import PASSWORD, base_config
 
 
@@ -104,8 +104,9 @@ def test_production_refuses_to_start_with_demo_accounts(app: Flask, tmp_path: Pa
         create_app({**config, "PRODUCTION": True})
 
 
-def test_production_starts_without_demo_accounts(app: Flask, user_factory: Any,
-                                                 tmp_path: Path) -> None:
+def test_production_starts_without_demo_accounts(
+    app: Flask, user_factory: Any, tmp_path: Path
+) -> None:
     user_factory(Role.ADMIN)
     config = base_config(app.config["DATABASE_URL"], tmp_path / "prod")
     prod = create_app({**config, "PRODUCTION": True})

@@ -57,6 +57,12 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SMALL = 40
 
 
+def phq9_item9(contact: Contact) -> int | None:
+    """The contact's PHQ-9 item 9 answer, or None when PHQ-9 was not asked or left it blank."""
+    found = contact.score("phq9")
+    return None if found is None else found.risk_answer
+
+
 def build(seed: int = 2009, clients: int = SMALL) -> DemoSummary:
     """Build the demo staff and a small demo caseload, committed."""
     build_demo_staff()
@@ -67,27 +73,56 @@ def build(seed: int = 2009, clients: int = SMALL) -> DemoSummary:
 
 def digest() -> list[Any]:
     """Every fact of the demo that does not depend on generated references or ids."""
+    db.session.expire_all()  # read what the database holds, in its order
     episodes = db.session.scalars(
         select(Episode).options(joinedload(Episode.client), joinedload(Episode.worker))
     ).all()
     facts: list[Any] = []
     for e in episodes:
         contacts = tuple(
-            (c.occurred_at.isoformat(), c.contact_type.value, int(c.attendance), c.phq9_answers,
-             c.gad7_answers, c.wsas_answers, c.risk_level, c.note)
+            (
+                c.occurred_at.isoformat(),
+                c.contact_type.value,
+                int(c.attendance),
+                tuple(
+                    (s.measure_id, s.answers, s.total, s.risk_answer, str(s.not_collected_reason))
+                    for s in c.scores
+                ),
+                c.risk_level,
+                c.note,
+            )
             for c in e.contacts
         )
-        facts.append((
-            e.worker.username, e.client.name, e.client.date_of_birth.isoformat(),
-            e.client.nhs_number, e.client.consent_central_reporting, e.referral_date.isoformat(),
-            e.referral_source.value, e.referrer_expectation, e.presenting_problem,
-            tuple(e.complexity_factors_raw), str(e.discharged_on), str(e.discharge_reason),
-            contacts,
-        ))
+        facts.append(
+            (
+                e.worker.username,
+                e.client.name,
+                e.client.date_of_birth.isoformat(),
+                e.client.nhs_number,
+                e.client.consent_central_reporting,
+                e.referral_date.isoformat(),
+                e.referral_source.value,
+                e.referrer_expectation,
+                e.presenting_problem,
+                tuple(sorted(e.complexity_factors)),
+                str(e.discharged_on),
+                str(e.discharge_reason),
+                contacts,
+            )
+        )
     notes = db.session.scalars(select(ReflectiveNote).options(joinedload(ReflectiveNote.author)))
     for n in notes:
-        facts.append((n.author.username, n.written_at.isoformat(), tuple(n.themes_raw),
-                      n.manageability, n.caseload_at_writing, n.shared_with_supervisor, n.text))
+        facts.append(
+            (
+                n.author.username,
+                n.written_at.isoformat(),
+                n.themes,
+                n.manageability,
+                n.caseload_at_writing,
+                n.shared_with_supervisor,
+                n.text,
+            )
+        )
     return sorted(facts, key=repr)
 
 
@@ -135,8 +170,9 @@ def test_demo_nhs_numbers_are_valid_test_numbers() -> None:
     assert all(n.startswith("999") and nhs_number_is_valid(n) for n in numbers)
 
 
-@pytest.mark.parametrize(("total", "items", "top"), [(0, 9, 3), (14, 9, 3), (27, 9, 3),
-                                                      (21, 7, 3), (33, 5, 8)])
+@pytest.mark.parametrize(
+    ("total", "items", "top"), [(0, 9, 3), (14, 9, 3), (27, 9, 3), (21, 7, 3), (33, 5, 8)]
+)
 def test_spread_items_sums_to_the_total_within_range(total: int, items: int, top: int) -> None:
     import random
 
@@ -162,13 +198,17 @@ def test_demo_builds_a_living_service(app: Flask) -> None:
     notes_about_consent = db.session.scalars(select(ConsentRecord.note)).all()
     assert any("Agreed at assessment call" in n for n in notes_about_consent)
 
-    episodes = db.session.scalars(
-        select(Episode).options(joinedload(Episode.summary), joinedload(Episode.client))
-    ).unique().all()
+    episodes = (
+        db.session.scalars(
+            select(Episode).options(joinedload(Episode.summary), joinedload(Episode.client))
+        )
+        .unique()
+        .all()
+    )
     contacts = db.session.scalars(select(Contact)).all()
     assert summary.contacts == len(contacts)
     assert any(e.complexity_factors for e in episodes)
-    risky = {c.episode_id for c in contacts if (c.phq9_item9 or 0) >= 1}
+    risky = {c.episode_id for c in contacts if (phq9_item9(c) or 0) >= 1}
     assert risky
     # The waiting list, treatment and discharge with national outcomes all appear.
     assert summary.discharged == sum(not e.is_open for e in episodes) > 0
@@ -185,9 +225,14 @@ def test_demo_builds_a_living_service(app: Flask) -> None:
     assert any(c.occurred_at > NOW for c in booked)
     assert any(c.occurred_at < NOW for c in booked)
     by_worker = {u.username: u for u in db.session.scalars(select(User))}
-    rows = [row for name, _ in WORKERS
-            for caseload in [worker_caseload(by_worker[name], today=TODAY, now=NOW)]
-            for row in caseload.active + caseload.waiting]
+    rows = [
+        row
+        for name, _ in WORKERS
+        for caseload in [
+            worker_caseload(by_worker[name], worker=by_worker[name], today=TODAY, now=NOW)
+        ]
+        for row in caseload.active + caseload.waiting
+    ]
     assert any(row.needs_outcome for row in rows)
     assert any(row.next_booking is not None for row in rows)
 
@@ -213,14 +258,15 @@ def test_no_demo_contact_breaks_the_rules(app: Flask) -> None:
             assert local_date(contact.occurred_at) >= episode.referral_date
             if contact.attendance.attended:
                 assert contact.occurred_at <= NOW
-                assert (contact.phq9_total is not None and contact.gad7_total is not None) or (
-                    contact.not_collected_reason is not None)
+                assert (
+                    contact.total("phq9") is not None and contact.total("gad7") is not None
+                ) or (contact.not_collected_reason is not None)
             else:
-                assert contact.phq9_answers is None
+                assert all(s.answers is None for s in contact.scores)
                 assert contact.risk_level is None
                 if contact.attendance is not AttendanceCode.BOOKED:
                     assert contact.occurred_at <= NOW
-            if (contact.phq9_item9 or 0) >= 1:
+            if (phq9_item9(contact) or 0) >= 1:
                 assert contact.risk_level is not None
             if contact.risk_level in (RiskLevel.MODERATE, RiskLevel.HIGH):
                 assert contact.risk_action
@@ -247,7 +293,8 @@ def test_rebuild_expected_curves_upserts_one_row_per_measure(app: Flask) -> None
     rows = {r.measure_id: r for r in db.session.scalars(select(ExpectedCurveCache))}
     assert set(rows) == {"phq9", "gad7"}
     finished = sum(
-        1 for e in db.session.scalars(select(Episode).where(Episode.discharged_on.is_not(None)))
+        1
+        for e in db.session.scalars(select(Episode).where(Episode.discharged_on.is_not(None)))
         if e.summary.treatment_contacts >= 2
     )
     assert used == finished > 0

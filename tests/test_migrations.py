@@ -70,3 +70,136 @@ def test_audit_trail_cannot_be_changed_in_the_database(empty_app: Flask) -> None
     for statement in ("UPDATE audit_events SET action = 'y'", "DELETE FROM audit_events"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as conn:
             conn.execute(sa.text(statement))
+
+
+def _seed_before_measure_storage() -> None:
+    """A client, an episode with three contacts and a note, as 0003 stored them."""
+    statements = [
+        "INSERT INTO users (id, username, display_name, role, active, is_demo, password_hash, "
+        "password_changed_at, created_at) VALUES (1, 'w', 'W', 'worker', true, false, 'x', "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        "INSERT INTO clients (id, service_ref, name, date_of_birth, consent_central_reporting, "
+        "created_at, created_by_id, version) VALUES (1, 'CL-1', 'A', '1990-01-01', true, "
+        "'2026-01-01 00:00:00', 1, 1)",
+        "INSERT INTO episodes (id, client_id, worker_id, referral_date, referral_source, "
+        "referrer_expectation, presenting_problem, step, complexity_factors, complexity_note, "
+        "discharge_note, created_at, version, discharged_on, discharge_reason) VALUES (1, 1, 1, "
+        "'2026-01-01', 'gp', 'x', 'Depression', 2, '[\"housing\", \"debt\"]', '', '', "
+        "'2026-01-01 00:00:00', 1, '2026-03-01', 'completed')",
+        "INSERT INTO episode_summaries (episode_id, treatment_contacts, attended_contacts, "
+        "consecutive_dnas, attended_missing_measures, missing_measures_with_reason, "
+        "attended_with_both_measures, phq9_series, gad7_series, booked_contacts, updated_at) "
+        "VALUES (1, 3, 3, 0, 1, 1, 2, '[18, 5]', '[14, 4]', 0, '2026-01-01 00:00:00')",
+        "INSERT INTO reflective_notes (id, author_id, written_at, text, themes, episode_id, "
+        "shared_with_supervisor, caseload_at_writing) VALUES (1, 1, '2026-02-01 00:00:00', "
+        "'t', '[\"role_confusion\"]', 1, false, 3)",
+    ]
+    contact = (
+        "INSERT INTO contacts (id, episode_id, occurred_at, contact_type, mode, attendance, "
+        "note, phq9_answers, phq9_total, phq9_item9, gad7_answers, gad7_total, "
+        "not_collected_reason, risk_level, risk_factors, risk_action, status, status_reason, "
+        "created_at, created_by_id, version) VALUES ({id}, 1, '{at}', 'treatment', "
+        "'telephone', 5, '', {phq}, {phq_total}, {item9}, {gad}, {gad_total}, {reason}, "
+        "{risk}, '', 'plan', 'current', '', '2026-01-01 00:00:00', 1, 1)"
+    )
+    statements += [
+        contact.format(
+            id=1,
+            at="2026-01-10 10:00:00",
+            phq="'[2,2,2,2,2,2,2,2,2]'",
+            phq_total=18,
+            item9=2,
+            gad="'[2,2,2,2,2,2,2]'",
+            gad_total=14,
+            reason="NULL",
+            risk="'moderate'",
+        ),
+        contact.format(
+            id=2,
+            at="2026-01-20 10:00:00",
+            phq="NULL",
+            phq_total="NULL",
+            item9="NULL",
+            gad="NULL",
+            gad_total="NULL",
+            reason="'declined'",
+            risk="NULL",
+        ),
+        contact.format(
+            id=3,
+            at="2026-02-20 10:00:00",
+            phq="'[1,1,1,1,1,0,0,0,0]'",
+            phq_total=5,
+            item9=0,
+            gad="'[1,1,1,1,0,0,0]'",
+            gad_total=4,
+            reason="NULL",
+            risk="'low'",
+        ),
+    ]
+    with db.engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+
+
+def test_measure_storage_migration_moves_the_data_and_back(empty_app: Flask) -> None:
+    upgrade(revision="0003")
+    _seed_before_measure_storage()
+    upgrade(revision="0004")
+    with db.engine.connect() as conn:
+        scores = conn.execute(
+            sa.text(
+                "SELECT contact_id, measure_id, total, risk_answer, not_collected_reason "
+                "FROM contact_scores ORDER BY contact_id, measure_id"
+            )
+        ).all()
+        assert [tuple(r) for r in scores] == [
+            (1, "gad7", 14, None, None),
+            (1, "phq9", 18, 2, None),
+            (2, "gad7", None, None, "declined"),
+            (2, "phq9", None, None, "declined"),
+            (3, "gad7", 4, None, None),
+            (3, "phq9", 5, 0, None),
+        ]
+        summary = conn.execute(
+            sa.text(
+                "SELECT treatment_contacts, finished_treatment, caseness_at_start, paired, "
+                "recovered, reliably_improved, reliably_recovered, risk_open, is_active, "
+                "latest_risk_answer, days_to_first_treatment FROM episode_summaries"
+            )
+        ).one()
+        assert tuple(summary) == (3, True, True, True, True, True, True, False, False, 0, 9)
+        measures = conn.execute(
+            sa.text(
+                "SELECT measure_id, first_score, last_score FROM episode_measure_summaries "
+                "ORDER BY measure_id"
+            )
+        ).all()
+        assert [tuple(m) for m in measures] == [("gad7", 14, 4), ("phq9", 18, 5)]
+        assert sorted(
+            conn.execute(sa.text("SELECT factor FROM episode_complexity_factors")).scalars()
+        ) == ["debt", "housing"]
+        assert list(conn.execute(sa.text("SELECT theme FROM note_themes")).scalars()) == [
+            "role_confusion"
+        ]
+    downgrade(revision="0003")
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT id, phq9_total, phq9_item9, gad7_total, not_collected_reason "
+                "FROM contacts ORDER BY id"
+            )
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            (1, 18, 2, 14, None),
+            (2, None, None, None, "declined"),
+            (3, 5, 0, 4, None),
+        ]
+        first, last = conn.execute(
+            sa.text("SELECT first_phq9, last_phq9 FROM episode_summaries")
+        ).one()
+        assert (first, last) == (18, 5)
+    upgrade()
+    assert schema_diff() == []
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM contact_scores")).scalar() == 6

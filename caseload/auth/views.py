@@ -46,7 +46,6 @@ def login() -> ResponseReturnValue:
         user = auth.check_password(username, form.password.data or "")
         if user is None:
             auth.record_failure(username, reason="password")
-            db.session.commit()
             form.password.errors.append("The username or passphrase is not right.")
             return render_template("auth/login.html", form=form), 200
         session.clear()
@@ -55,7 +54,6 @@ def login() -> ResponseReturnValue:
         if next_url:
             session["next"] = next_url
         auth.ensure_totp_secret(user)
-        db.session.commit()
         return redirect(url_for("auth.mfa"))
     return render_template("auth/login.html", form=form)
 
@@ -75,12 +73,10 @@ def mfa() -> ResponseReturnValue:
         if auth.verify_totp(user, form.code.data or ""):
             return _complete_sign_in(user)
         auth.record_failure(user.username, reason="code")
-        db.session.commit()
         form.code.errors.append("That code is not right or has been used. Try the next code.")
     enrolling = not user.mfa_enrolled
     demo = auth.demo_code_visible(user)
     uri = auth.provisioning_uri(user) if enrolling else None
-    db.session.commit()
     return render_template(
         "auth/mfa.html",
         form=form,
@@ -103,7 +99,6 @@ def logout() -> ResponseReturnValue:
     if current_user.auth_session_id:
         auth.end_session(current_user.auth_session_id, reason="signed out")
     record_event("logout", actor=current_user, object_type="user", object_id=current_user.id)
-    db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out.", "success")
@@ -124,7 +119,6 @@ def _pending_user() -> User | None:
 def _complete_sign_in(user: User) -> ResponseReturnValue:
     next_url = safe_next(session.get("next"))
     server_session = auth.start_session(user)
-    db.session.commit()
     session.clear()
     session.permanent = True
     user.auth_session_id = server_session.id
@@ -134,6 +128,5 @@ def _complete_sign_in(user: User) -> ResponseReturnValue:
 
 def _throttled(form: LoginForm) -> ResponseReturnValue:
     minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
-    db.session.commit()
     message = f"Too many failed attempts. Wait {minutes} minutes, then try again."
     return render_template("auth/login.html", form=form, locked_message=message), 429

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -14,14 +11,11 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from caseload.domain.codes import (
     AttendanceCode,
@@ -32,13 +26,10 @@ from caseload.domain.codes import (
     Intervention,
     NotCollectedReason,
     ReferralSource,
-    ReflectiveTheme,
     RiskLevel,
 )
-from caseload.domain.measures import Measure, get_measure
-
-#: Measures asked at a contact, in the order they appear on the form.
-CONTACT_MEASURES = ("phq9", "gad7", "wsas")
+from caseload.domain.measures import Measure, contact_form_measures
+from caseload.web import MultiCheckboxField, enum_choices, options
 
 PRESENTING_PROBLEMS = [
     "Depression",
@@ -61,39 +52,30 @@ REFERRER_EXPECTATIONS = [
 ]
 
 
-def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
-    """Choices for a select, radio or checkbox field from (value, label) pairs."""
-    return [SelectChoice(str(value), label) for value, label in pairs]
-
-
-def enum_choices(enum_cls: Any) -> list[SelectChoice]:
-    """Choices for a labelled enum."""
-    return options((m.value, m.label) for m in enum_cls)
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """Several checkboxes sharing one name."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 class RegisterClientForm(FlaskForm):
     """A new client and their referral, on one page."""
 
-    name = StringField("Full name", validators=[DataRequired("Enter the client's name."),
-                                                 Length(max=120)])
-    date_of_birth = DateField("Date of birth",
-                              validators=[InputRequired("Enter a real date of birth.")],
-        invalid_value_message="Enter a real date of birth.")
+    name = StringField(
+        "Full name", validators=[DataRequired("Enter the client's name."), Length(max=120)]
+    )
+    date_of_birth = DateField(
+        "Date of birth",
+        validators=[InputRequired("Enter a real date of birth.")],
+        invalid_value_message="Enter a real date of birth.",
+    )
     nhs_number = StringField("NHS number (optional)", validators=[Optional(), Length(max=14)])
     phone = StringField("Contact phone (optional)", validators=[Optional(), Length(max=30)])
     gp_practice = StringField("GP practice (optional)", validators=[Optional(), Length(max=120)])
-    referral_date = DateField("Referral date",
-                              validators=[InputRequired("Enter a real referral date.")],
-        invalid_value_message="Enter a real referral date.")
-    referral_source = RadioField("Referred by", choices=enum_choices(ReferralSource),
-                                 validators=[InputRequired("Choose who referred the client.")])
+    referral_date = DateField(
+        "Referral date",
+        validators=[InputRequired("Enter a real referral date.")],
+        invalid_value_message="Enter a real referral date.",
+    )
+    referral_source = RadioField(
+        "Referred by",
+        choices=enum_choices(ReferralSource),
+        validators=[InputRequired("Choose who referred the client.")],
+    )
     referrer_expectation = SelectField(
         "What was the client led to expect?",
         choices=options([("", "Choose one")] + [(v, v) for v in REFERRER_EXPECTATIONS]),
@@ -104,21 +86,29 @@ class RegisterClientForm(FlaskForm):
         choices=options([("", "Choose one")] + [(v, v) for v in PRESENTING_PROBLEMS]),
         validators=[DataRequired("Choose the presenting problem.")],
     )
-    step = RadioField("Step", choices=options([("2", "Step 2 (low intensity)"), ("3", "Step 3")]),
-                      default="2", validators=[InputRequired("Choose the step.")])
+    step = RadioField(
+        "Step",
+        choices=options([("2", "Step 2 (low intensity)"), ("3", "Step 3")]),
+        default="2",
+        validators=[InputRequired("Choose the step.")],
+    )
     complexity_factors = MultiCheckboxField(
         "Complexity outside step-2 remit (tick any that apply)",
-        choices=enum_choices(ComplexityFactor), validators=[Optional()],
+        choices=enum_choices(ComplexityFactor),
+        validators=[Optional()],
     )
-    complexity_note = TextAreaField("Complexity notes (optional)",
-                                    validators=[Optional(), Length(max=2000)])
+    complexity_note = TextAreaField(
+        "Complexity notes (optional)", validators=[Optional(), Length(max=2000)]
+    )
     consent = RadioField(
         "Has the client consented to central reporting?",
-        choices=options([("no", "No, or not asked yet"), ("yes", "Yes")]), default="no",
+        choices=options([("no", "No, or not asked yet"), ("yes", "Yes")]),
+        default="no",
         validators=[InputRequired("Say whether the client has consented.")],
     )
-    consent_note = StringField("What did the client say? (optional)",
-                               validators=[Optional(), Length(max=500)])
+    consent_note = StringField(
+        "What did the client say? (optional)", validators=[Optional(), Length(max=500)]
+    )
 
 
 class ConsentForm(FlaskForm):
@@ -126,8 +116,9 @@ class ConsentForm(FlaskForm):
 
     consent = RadioField(
         "Consent to central reporting",
-        choices=options([("yes", "Yes, the client consents"),
-                         ("no", "No, the client does not consent")]),
+        choices=options(
+            [("yes", "Yes, the client consents"), ("no", "No, the client does not consent")]
+        ),
         validators=[InputRequired("Choose yes or no.")],
     )
     consent_note = StringField(
@@ -139,13 +130,18 @@ class ConsentForm(FlaskForm):
 def _measure_fields(measure: Measure) -> dict[str, Field]:
     fields: dict[str, Field] = {}
     for item in measure.items:
-        pairs = [(str(o.value), o.label or str(o.value)) for o in measure.options
-                 if item.min <= o.value <= item.max]
+        pairs = [
+            (str(o.value), o.label or str(o.value))
+            for o in measure.options
+            if item.min <= o.value <= item.max
+        ]
         if item.allows_not_applicable:
             pairs.append(("na", measure.not_applicable_label or "Not applicable"))
         choices = options(pairs)
         fields[f"{measure.id}_{item.number}"] = RadioField(
-            f"{item.number}. {item.text}", choices=choices, validators=[Optional()],
+            f"{item.number}. {item.text}",
+            choices=choices,
+            validators=[Optional()],
             name=f"{measure.id}-{item.number}",
         )
     if measure.difficulty_question:
@@ -160,21 +156,36 @@ def _measure_fields(measure: Measure) -> dict[str, Field]:
 class ContactFormBase(FlaskForm):
     """Log a contact: when, how, what happened, measures and risk."""
 
-    occurred_on = DateField("Date", validators=[InputRequired("Enter a real date.")],
-        invalid_value_message="Enter a real date.")
-    occurred_time = TimeField("Time", validators=[InputRequired("Enter a real time, like 14:30.")],
-        invalid_value_message="Enter a real time, like 14:30.")
-    contact_type = SelectField("Type of contact", choices=enum_choices(ContactType),
-                               default=ContactType.TREATMENT.value)
-    mode = SelectField("How", choices=enum_choices(ContactMode),
-                       default=ContactMode.TELEPHONE.value)
+    occurred_on = DateField(
+        "Date",
+        validators=[InputRequired("Enter a real date.")],
+        invalid_value_message="Enter a real date.",
+    )
+    occurred_time = TimeField(
+        "Time",
+        validators=[InputRequired("Enter a real time, like 14:30.")],
+        invalid_value_message="Enter a real time, like 14:30.",
+    )
+    contact_type = SelectField(
+        "Type of contact", choices=enum_choices(ContactType), default=ContactType.TREATMENT.value
+    )
+    mode = SelectField(
+        "How", choices=enum_choices(ContactMode), default=ContactMode.TELEPHONE.value
+    )
     attendance = RadioField(
         "What happened?",
-        choices=options((int(c), c.label) for c in (
-            AttendanceCode.ATTENDED_ON_TIME, AttendanceCode.ARRIVED_LATE_SEEN,
-            AttendanceCode.ARRIVED_LATE_NOT_SEEN, AttendanceCode.DID_NOT_ATTEND,
-            AttendanceCode.CANCELLED_BY_PATIENT, AttendanceCode.CANCELLED_BY_PROVIDER,
-            AttendanceCode.BOOKED)),
+        choices=options(
+            (int(c), c.label)
+            for c in (
+                AttendanceCode.ATTENDED_ON_TIME,
+                AttendanceCode.ARRIVED_LATE_SEEN,
+                AttendanceCode.ARRIVED_LATE_NOT_SEEN,
+                AttendanceCode.DID_NOT_ATTEND,
+                AttendanceCode.CANCELLED_BY_PATIENT,
+                AttendanceCode.CANCELLED_BY_PROVIDER,
+                AttendanceCode.BOOKED,
+            )
+        ),
         default=str(int(AttendanceCode.ATTENDED_ON_TIME)),
         validators=[InputRequired("Choose what happened.")],
     )
@@ -191,13 +202,16 @@ class ContactFormBase(FlaskForm):
     note = TextAreaField("Clinical note (optional)", validators=[Optional(), Length(max=10_000)])
     measures_not_collected = BooleanField("Questionnaires were not collected at this contact")
     not_collected_reason = SelectField(
-        "Why not?", choices=options([("", "Choose a reason")]) + enum_choices(NotCollectedReason),
+        "Why not?",
+        choices=options([("", "Choose a reason")]) + enum_choices(NotCollectedReason),
         validators=[Optional()],
     )
-    risk_level = RadioField("Risk assessment", choices=enum_choices(RiskLevel),
-                            validators=[Optional()])
-    risk_factors = TextAreaField("Risk factors (optional)",
-                                 validators=[Optional(), Length(max=4000)])
+    risk_level = RadioField(
+        "Risk assessment", choices=enum_choices(RiskLevel), validators=[Optional()]
+    )
+    risk_factors = TextAreaField(
+        "Risk factors (optional)", validators=[Optional(), Length(max=4000)]
+    )
     risk_action = TextAreaField("Action taken", validators=[Optional(), Length(max=4000)])
     version = HiddenField()
 
@@ -205,52 +219,41 @@ class ContactFormBase(FlaskForm):
 def contact_form_class() -> type[ContactFormBase]:
     """The contact form with one radio group per questionnaire item, from the definitions."""
     fields: dict[str, Field] = {}
-    for measure_id in CONTACT_MEASURES:
-        fields |= _measure_fields(get_measure(measure_id))
+    for measure in contact_form_measures():
+        fields |= _measure_fields(measure)
     return type("ContactForm", (ContactFormBase,), fields)
 
 
 class CorrectionMixin:
     """Corrections always carry a reason."""
 
-    reason = TextAreaField("Reason for the correction",
-                           validators=[DataRequired("Give a reason."), Length(max=2000)])
+    reason = TextAreaField(
+        "Reason for the correction", validators=[DataRequired("Give a reason."), Length(max=2000)]
+    )
 
 
 class ReasonForm(FlaskForm):
     """Mark an entry as entered in error."""
 
-    reason = TextAreaField("Why was this entered in error?",
-                           validators=[DataRequired("Give a reason."), Length(max=2000)])
+    reason = TextAreaField(
+        "Why was this entered in error?",
+        validators=[DataRequired("Give a reason."), Length(max=2000)],
+    )
     version = HiddenField()
 
 
 class DischargeForm(FlaskForm):
     """Close an episode."""
 
-    reason = RadioField("Reason for discharge", choices=enum_choices(DischargeReason),
-                        validators=[InputRequired("Choose the reason for discharge.")])
-    discharged_on = DateField("Discharge date",
-                              validators=[InputRequired("Enter a real discharge date.")],
-        invalid_value_message="Enter a real discharge date.")
+    reason = RadioField(
+        "Reason for discharge",
+        choices=enum_choices(DischargeReason),
+        validators=[InputRequired("Choose the reason for discharge.")],
+    )
+    discharged_on = DateField(
+        "Discharge date",
+        validators=[InputRequired("Enter a real discharge date.")],
+        invalid_value_message="Enter a real discharge date.",
+    )
     note = TextAreaField("Discharge note (optional)", validators=[Optional(), Length(max=4000)])
     version = HiddenField()
-
-
-class NoteForm(FlaskForm):
-    """A reflective note."""
-
-    text = TextAreaField("Your reflection",
-                         validators=[DataRequired("Write your reflection."),
-                                     Length(max=10_000)])
-    themes = MultiCheckboxField("Themes", choices=enum_choices(ReflectiveTheme),
-                                validators=[DataRequired("Choose at least one theme.")])
-    episode_id = SelectField("Linked case (optional)", choices=options([("", "No case")]),
-                             validators=[Optional()])
-    manageability = RadioField(
-        "How manageable does your caseload feel? (optional)",
-        choices=options([("1", "1 - not at all"), ("2", "2"), ("3", "3"), ("4", "4"),
-                         ("5", "5 - very manageable")]),
-        validators=[Optional()],
-    )
-    shared_with_supervisor = BooleanField("Share this note with my supervisor")

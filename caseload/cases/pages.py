@@ -6,13 +6,11 @@ import json
 from datetime import date
 from typing import Any
 
-from flask import render_template
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from caseload.cases.formdata import contact_input, expected_version, london_now
+from caseload.cases.formdata import contact_input
 from caseload.cases.forms import (
-    CONTACT_MEASURES,
     ContactFormBase,
     CorrectionMixin,
     RegisterClientForm,
@@ -21,13 +19,13 @@ from caseload.cases.forms import (
 from caseload.charts import ChartPoint, chart_summary, figure_json, outcome_chart
 from caseload.domain.codes import AttendanceCode, ComplexityFactor, ReferralSource
 from caseload.domain.dates import local_date
-from caseload.domain.measures import get_measure
-from caseload.extensions import db
+from caseload.domain.measures import GAD7, PHQ9, contact_form_measures, get_measure
 from caseload.models import Contact, Episode
 from caseload.policy import can_change_episode
 from caseload.services import contacts as contact_service
 from caseload.services import episodes as episode_service
 from caseload.services.clients import ClientDetails, Referral
+from caseload.web import expected_version, london_now
 
 
 def chart_points(contacts: list[Contact]) -> list[ChartPoint]:
@@ -37,8 +35,8 @@ def chart_points(contacts: list[Contact]) -> list[ChartPoint]:
         ChartPoint(
             contact_number=number,
             occurred_on=local_date(c.occurred_at),
-            phq9=c.phq9_total if c.attendance.attended else None,
-            gad7=c.gad7_total if c.attendance.attended else None,
+            phq9=c.total(PHQ9) if c.attendance.attended else None,
+            gad7=c.total(GAD7) if c.attendance.attended else None,
             attended=c.attendance.attended,
             dna=c.attendance.is_dna,
         )
@@ -48,7 +46,7 @@ def chart_points(contacts: list[Contact]) -> list[ChartPoint]:
 
 def episode_context(episode: Episode, *, today: date) -> dict[str, Any]:
     """Everything the episode page needs."""
-    contacts = list(episode.contacts)
+    contacts = episode_service.episode_contacts(episode)
     points = chart_points(contacts)
     figure = outcome_chart(points)
     return {
@@ -56,16 +54,16 @@ def episode_context(episode: Episode, *, today: date) -> dict[str, Any]:
         "can_change": can_change_episode(current_user, episode),
         "client": episode.client,
         "summary": episode.summary,
-        "flags": episode_service.flags_for(episode, today=today,
-                                           curves=episode_service.cached_curves()),
+        "flags": episode_service.flags_for(
+            episode, today=today, curves=episode_service.cached_curves()
+        ),
         "contacts": list(reversed(contacts)),
         "chart_json": figure_json(figure),
         "chart_summary": chart_summary(points),
         "chart_points": points,
         "outcome": episode_service.outcome_for(episode),
-        "phq9": get_measure("phq9"),
-        "gad7": get_measure("gad7"),
         "now": london_now(),
+        **score_context(),
     }
 
 
@@ -81,24 +79,41 @@ def saved_message(contact: Contact) -> str:
     if contact.attendance is AttendanceCode.BOOKED:
         return "Contact booked."
     parts = ["Contact saved."]
-    if contact.phq9_total is not None:
-        parts.append(f"PHQ-9 {contact.phq9_total}.")
-    if contact.gad7_total is not None:
-        parts.append(f"GAD-7 {contact.gad7_total}.")
+    for measure in contact_form_measures():
+        total = contact.total(measure.id)
+        if total is not None:
+            parts.append(f"{measure.short_name} {total}.")
     return " ".join(parts)
 
 
-def measure_context() -> dict[str, Any]:
+def measure_context(form: FlaskForm | None = None) -> dict[str, Any]:
     """The questionnaire definitions the contact form renders from."""
-    measures = [get_measure(m) for m in CONTACT_MEASURES]
+    measures = contact_form_measures()
+    answered = {
+        m.id
+        for m in measures
+        if form is not None and any(form[f"{m.id}_{i.number}"].data for i in m.items)
+    }
     return {
         "measures": measures,
+        "answered_measures": answered,
         "bands_json": {
             m.id: json.dumps([[b.lower, b.upper, b.label] for b in m.bands]) for m in measures
         },
-        "phq9": get_measure("phq9"),
-        "gad7": get_measure("gad7"),
+        "risk_prompts": {
+            m.id: f"{m.short_name} item {m.risk_item} was answered: complete the risk "
+            "assessment before saving."
+            for m in measures
+            if m.risk_item is not None
+        },
+        "risk_rules": [m.risk_rule for m in measures if m.risk_rule is not None],
+        **score_context(),
     }
+
+
+def score_context() -> dict[str, Any]:
+    """The outcome measures' definitions, for showing scores with their bands."""
+    return {"phq9": get_measure(PHQ9), "gad7": get_measure(GAD7)}
 
 
 def correction_form() -> FlaskForm:
@@ -106,33 +121,27 @@ def correction_form() -> FlaskForm:
     return type("CorrectionForm", (contact_form_class(), CorrectionMixin), {})()
 
 
-
-def render_and_commit(template: str, **context: Any) -> str:
-    """Render a page, then commit the request's audit events.
-
-    Rendering first matters: a commit expires every loaded object, and a
-    template that then touched them would reload each one with its own query.
-    """
-    html = render_template(template, **context)
-    db.session.commit()
-    return html
-
-
 def registration_input(form: RegisterClientForm) -> dict[str, Any]:
     """The registration form as keyword arguments for ``register_client``."""
     return {
         "details": ClientDetails(
-            name=form.name.data, date_of_birth=form.date_of_birth.data,
-            nhs_number=form.nhs_number.data or "", phone=form.phone.data or "",
-            gp_practice=form.gp_practice.data or ""),
+            name=form.name.data,
+            date_of_birth=form.date_of_birth.data,
+            nhs_number=form.nhs_number.data or "",
+            phone=form.phone.data or "",
+            gp_practice=form.gp_practice.data or "",
+        ),
         "referral": Referral(
             referral_date=form.referral_date.data,
             referral_source=ReferralSource(form.referral_source.data),
             referrer_expectation=form.referrer_expectation.data,
-            presenting_problem=form.presenting_problem.data, step=int(form.step.data),
+            presenting_problem=form.presenting_problem.data,
+            step=int(form.step.data),
             complexity_factors=frozenset(
-                ComplexityFactor(v) for v in form.complexity_factors.data or []),
-            complexity_note=form.complexity_note.data or ""),
+                ComplexityFactor(v) for v in form.complexity_factors.data or []
+            ),
+            complexity_note=form.complexity_note.data or "",
+        ),
         "consented": form.consent.data == "yes",
         "consent_note": form.consent_note.data or "",
     }
@@ -142,7 +151,13 @@ def change_contact(contact: Contact, form: ContactFormBase, *, action: str) -> C
     """Record a booked contact's outcome, or correct a saved contact, from the form."""
     version = expected_version(form.version.data)
     if action == "outcome":
-        return contact_service.record_outcome(current_user, contact, contact_input(form),
-                                              expected_version=version)
-    return contact_service.correct_contact(current_user, contact, contact_input(form),
-                                           reason=form.reason.data, expected_version=version)
+        return contact_service.record_outcome(
+            current_user, contact, contact_input(form), expected_version=version
+        )
+    return contact_service.correct_contact(
+        current_user,
+        contact,
+        contact_input(form),
+        reason=form.reason.data,
+        expected_version=version,
+    )

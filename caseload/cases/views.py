@@ -10,16 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
 
 from caseload.cases import pages
-from caseload.cases.formdata import (
-    contact_input,
-    expected_version,
-    fill_contact_form,
-    submit,
-    today_in_london,
-)
+from caseload.cases.formdata import contact_input, fill_contact_form
 from caseload.cases.forms import (
     ConsentForm,
     DischargeForm,
@@ -27,23 +20,18 @@ from caseload.cases.forms import (
     RegisterClientForm,
     contact_form_class,
 )
-from caseload.cases.pages import render_and_commit
 from caseload.domain.codes import DischargeReason
-from caseload.extensions import db
-from caseload.models import Contact, Episode
 from caseload.policy import CLINICAL, WORKER, policy
-from caseload.services import NotVisible
 from caseload.services import clients as client_service
 from caseload.services import contacts as contact_service
 from caseload.services import episodes as episode_service
+from caseload.web import expected_version, submit, today_in_london
 
 bp = Blueprint("cases", __name__)
 
 
-def _to_episode(episode_id: int, message: str, *, category: str = "success"
-                ) -> ResponseReturnValue:
-    """Back to the episode page with a message, keeping the request's audit events."""
-    db.session.commit()
+def _to_episode(episode_id: int, message: str, *, category: str = "success") -> ResponseReturnValue:
+    """Back to the episode page with a message (the request commits once, at its end)."""
     flash(message, category)
     return redirect(url_for("cases.episode", episode_id=episode_id))
 
@@ -52,9 +40,16 @@ def _to_episode(episode_id: int, message: str, *, category: str = "success"
 @policy(WORKER)
 def caseload() -> ResponseReturnValue:
     """My caseload: active cases against the cap, then the waiting list."""
-    data = episode_service.worker_caseload(current_user, today=today_in_london())
-    return render_and_commit("cases/caseload.html", caseload=data,
-                             show=request.args.get("show", "all"), **pages.measure_context())
+    data = episode_service.worker_caseload(
+        current_user, worker=current_user, today=today_in_london()
+    )
+    return render_template(
+        "cases/caseload.html",
+        caseload=data,
+        show=request.args.get("show", "all"),
+        tabs=episode_service.CASELOAD_TABS,
+        **pages.score_context(),
+    )
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
@@ -62,13 +57,18 @@ def caseload() -> ResponseReturnValue:
 def register_client() -> ResponseReturnValue:
     """Register a client and their referral in one form."""
     form = RegisterClientForm()
-    outcome = submit(form, lambda: client_service.register_client(
-        current_user, **pages.registration_input(form), today=today_in_london()))
+    outcome = submit(
+        form,
+        lambda: client_service.register_client(
+            current_user, **pages.registration_input(form), today=today_in_london()
+        ),
+    )
     if outcome.saved:
         client = outcome.result.client
         return _to_episode(outcome.result.id, f"Registered {client.name} ({client.service_ref}).")
-    return render_template("cases/register.html", form=form,
-                           problems=outcome.problems), outcome.status
+    return render_template(
+        "cases/register.html", form=form, problems=outcome.problems
+    ), outcome.status
 
 
 @bp.get("/episodes/<int:episode_id>")
@@ -76,8 +76,9 @@ def register_client() -> ResponseReturnValue:
 def episode(episode_id: int) -> ResponseReturnValue:
     """The client and episode page: details, consent, flags, timeline, chart, outcome."""
     record = episode_service.get_episode(current_user, episode_id)
-    return render_and_commit("cases/episode.html",
-                             **pages.episode_context(record, today=today_in_london()))
+    return render_template(
+        "cases/episode.html", **pages.episode_context(record, today=today_in_london())
+    )
 
 
 @bp.route("/episodes/<int:episode_id>/contacts/new", methods=["GET", "POST"])
@@ -86,34 +87,34 @@ def log_contact(episode_id: int) -> ResponseReturnValue:
     """Log a contact (or book one ahead) with the questionnaires."""
     record = episode_service.get_episode(current_user, episode_id, for_change=True)
     if not record.is_open:
-        return _to_episode(episode_id, "This episode is discharged; contacts can no longer "
-                                       "be added.", category="info")
+        return _to_episode(
+            episode_id,
+            "This episode is discharged; contacts can no longer be added.",
+            category="info",
+        )
     form = contact_form_class()()
     if request.method == "GET":
         pages.default_contact_time(form)
-    outcome = submit(form, lambda: contact_service.log_contact(
-        current_user, record, contact_input(form)))
+    outcome = submit(
+        form, lambda: contact_service.log_contact(current_user, record, contact_input(form))
+    )
     if outcome.saved:
         return _to_episode(episode_id, pages.saved_message(outcome.result))
-    return render_and_commit("cases/contact_form.html", form=form, episode=record,
-                             problems=outcome.problems, mode="new",
-                             **pages.measure_context()), outcome.status
-
-
-def _contact(contact_id: int) -> tuple[Contact, Episode]:
-    """A contact the worker may change, with its episode (loaded, locked and audited once)."""
-    episode_id = db.session.scalar(select(Contact.episode_id).where(Contact.id == contact_id))
-    if episode_id is None:
-        raise NotVisible(contact_id)
-    episode = episode_service.get_episode(current_user, episode_id, for_change=True)
-    return db.session.get_one(Contact, contact_id), episode
+    return render_template(
+        "cases/contact_form.html",
+        form=form,
+        episode=record,
+        problems=outcome.problems,
+        mode="new",
+        **pages.measure_context(form),
+    ), outcome.status
 
 
 @bp.route("/contacts/<int:contact_id>/<any(outcome, correct):action>", methods=["GET", "POST"])
 @policy(WORKER)
 def change_contact(contact_id: int, action: str) -> ResponseReturnValue:
     """Record the outcome of a booked contact, or correct a saved one with a reason."""
-    contact, episode = _contact(contact_id)
+    contact, episode = contact_service.get_contact_for_change(current_user, contact_id)
     if action == "outcome" and not contact.is_booked:
         return _to_episode(episode.id, "That contact already has its outcome recorded.")
     form = contact_form_class()() if action == "outcome" else pages.correction_form()
@@ -122,28 +123,42 @@ def change_contact(contact_id: int, action: str) -> ResponseReturnValue:
         form.version.data = str(contact.version)
     outcome = submit(form, lambda: pages.change_contact(contact, form, action=action))
     if outcome.saved:
-        return _to_episode(contact.episode_id,
-                           "Contact updated." if action == "outcome" else "Correction saved.")
-    return render_and_commit("cases/contact_form.html", form=form, episode=episode,
-                             contact=contact, problems=outcome.problems, mode=action,
-                             **pages.measure_context()), outcome.status
+        return _to_episode(
+            contact.episode_id, "Contact updated." if action == "outcome" else "Correction saved."
+        )
+    return render_template(
+        "cases/contact_form.html",
+        form=form,
+        episode=episode,
+        contact=contact,
+        problems=outcome.problems,
+        mode=action,
+        **pages.measure_context(form),
+    ), outcome.status
 
 
 @bp.route("/contacts/<int:contact_id>/entered-in-error", methods=["GET", "POST"])
 @policy(WORKER)
 def entered_in_error(contact_id: int) -> ResponseReturnValue:
     """Take a contact out of scoring, keeping it in the history."""
-    contact, _episode = _contact(contact_id)
+    contact, _episode = contact_service.get_contact_for_change(current_user, contact_id)
     form = ReasonForm()
     if request.method == "GET":
         form.version.data = str(contact.version)
-    outcome = submit(form, lambda: contact_service.mark_entered_in_error(
-        current_user, contact, reason=form.reason.data,
-        expected_version=expected_version(form.version.data)))
+    outcome = submit(
+        form,
+        lambda: contact_service.mark_entered_in_error(
+            current_user,
+            contact,
+            reason=form.reason.data,
+            expected_version=expected_version(form.version.data),
+        ),
+    )
     if outcome.saved:
         return _to_episode(contact.episode_id, "Contact marked as entered in error.")
-    return render_and_commit("cases/entered_in_error.html", form=form, contact=contact,
-                             problems=outcome.problems), outcome.status
+    return render_template(
+        "cases/entered_in_error.html", form=form, contact=contact, problems=outcome.problems
+    ), outcome.status
 
 
 @bp.route("/episodes/<int:episode_id>/discharge", methods=["GET", "POST"])
@@ -157,15 +172,26 @@ def discharge(episode_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         form.version.data = str(record.version)
         form.discharged_on.data = today_in_london()
-    outcome = submit(form, lambda: episode_service.discharge(
-        current_user, record, reason=DischargeReason(form.reason.data),
-        discharged_on=form.discharged_on.data, note=form.note.data or "",
-        today=today_in_london(), expected_version=expected_version(form.version.data)))
+    outcome = submit(
+        form,
+        lambda: episode_service.discharge(
+            current_user,
+            record,
+            reason=DischargeReason(form.reason.data),
+            discharged_on=form.discharged_on.data,
+            note=form.note.data or "",
+            today=today_in_london(),
+            expected_version=expected_version(form.version.data),
+        ),
+    )
     if outcome.saved:
         return _to_episode(episode_id, f"{record.client.name} has been discharged.")
-    return render_and_commit("cases/discharge.html", form=form, problems=outcome.problems,
-                             **pages.episode_context(record, today=today_in_london())
-                             ), outcome.status
+    return render_template(
+        "cases/discharge.html",
+        form=form,
+        problems=outcome.problems,
+        **pages.episode_context(record, today=today_in_london()),
+    ), outcome.status
 
 
 @bp.route("/episodes/<int:episode_id>/consent", methods=["GET", "POST"])
@@ -176,10 +202,17 @@ def consent(episode_id: int) -> ResponseReturnValue:
     form = ConsentForm()
     if request.method == "GET":
         form.consent.data = "yes" if record.client.consent_central_reporting else "no"
-    outcome = submit(form, lambda: client_service.set_consent(
-        current_user, record.client, consented=form.consent.data == "yes",
-        note=form.consent_note.data))
+    outcome = submit(
+        form,
+        lambda: client_service.set_consent(
+            current_user,
+            record.client,
+            consented=form.consent.data == "yes",
+            note=form.consent_note.data,
+        ),
+    )
     if outcome.saved:
         return _to_episode(episode_id, "Consent recorded.")
-    return render_and_commit("cases/consent.html", form=form, episode=record,
-                             problems=outcome.problems), outcome.status
+    return render_template(
+        "cases/consent.html", form=form, episode=record, problems=outcome.problems
+    ), outcome.status

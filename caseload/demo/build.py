@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import joinedload
 
 from caseload.demo.plan import plan_demo_service
 from caseload.demo.records import DemoSummary, PlannedEpisode
@@ -22,19 +21,26 @@ from caseload.models import Client, Contact, Episode, EpisodeSummary, Reflective
 from caseload.services.clients import register_client, set_consent
 from caseload.services.contacts import log_contact
 from caseload.services.curves import rebuild_expected_curves
-from caseload.services.episodes import discharge, outcome_for
+from caseload.services.episodes import discharge
 from caseload.services.notes import write_note
 
 
 def write_episode(plan: PlannedEpisode, worker: User, *, today: date, now: datetime) -> int:
     """Register one planned client, log their contacts, consent change and discharge."""
     episode = register_client(
-        worker, details=plan.details, referral=plan.referral,
-        consented=plan.consented_first, consent_note=plan.consent_note,
-        today=today, worker=worker,
+        worker,
+        details=plan.details,
+        referral=plan.referral,
+        consented=plan.consented_first,
+        consent_note=plan.consent_note,
+        today=today,
+        worker=worker,
     )
-    first_seen = plan.contacts[0].at if plan.contacts else datetime.combine(
-        plan.referral.referral_date, time(9), tzinfo=LONDON).astimezone(UTC)
+    first_seen = (
+        plan.contacts[0].at
+        if plan.contacts
+        else datetime.combine(plan.referral.referral_date, time(9), tzinfo=LONDON).astimezone(UTC)
+    )
     # Demo history: the consent was recorded at the first contact, not at seeding time.
     episode.client.consent_records[0].recorded_at = min(first_seen, now)
     held = [c for c in plan.contacts if c.attendance.attended]
@@ -46,8 +52,14 @@ def write_episode(plan: PlannedEpisode, worker: User, *, today: date, now: datet
         record.recorded_at = held[min(2, len(held) - 1)].at if held else min(first_seen, now)
     if plan.discharge is not None:
         discharged_on, reason = plan.discharge
-        discharge(worker, episode, reason=reason, discharged_on=discharged_on,
-                  note=demo_text().discharge_notes[reason], today=today)
+        discharge(
+            worker,
+            episode,
+            reason=reason,
+            discharged_on=discharged_on,
+            note=demo_text().discharge_notes[reason],
+            today=today,
+        )
     return episode.id
 
 
@@ -79,9 +91,12 @@ def build_demo_service(
             checkpoint()
     for planned in notes:
         note = write_note(
-            workers[planned.worker], text=planned.text, themes=planned.themes,
+            workers[planned.worker],
+            text=planned.text,
+            themes=planned.themes,
             episode_id=None if planned.episode is None else episode_ids[planned.episode],
-            manageability=planned.manageability, shared_with_supervisor=planned.shared,
+            manageability=planned.manageability,
+            shared_with_supervisor=planned.shared,
         )
         # write_note records today's caseload and time; a demo note written in the past
         # gets the time it was written and the author's active caseload on that day.
@@ -94,13 +109,15 @@ def build_demo_service(
 def summarise_demo(workers: Sequence[User], *, curve_episodes: int) -> DemoSummary:
     """Count what the demo holds, with national outcomes of its discharged episodes."""
     db.session.flush()
-    discharged = list(db.session.scalars(
-        select(Episode).options(joinedload(Episode.summary))
-        .where(Episode.discharged_on.is_not(None))
-    ))
-    outcomes = [outcome_for(e) for e in discharged]
-    finished = [o for o in outcomes if o.finished_treatment and o.caseness_at_start]
-    treating = case((EpisodeSummary.treatment_contacts > 0, 1), else_=0)
+    discharged = list(
+        db.session.scalars(
+            select(EpisodeSummary)
+            .join(Episode, Episode.id == EpisodeSummary.episode_id)
+            .where(Episode.discharged_on.is_not(None))
+        )
+    )
+    finished = [s for s in discharged if s.finished_treatment and s.caseness_at_start]
+    treating = case((EpisodeSummary.is_active.is_(True), 1), else_=0)
     open_rows = db.session.execute(
         select(Episode.worker_id, func.sum(treating), func.count(Episode.id))
         .join(EpisodeSummary, EpisodeSummary.episode_id == Episode.id)
@@ -118,9 +135,10 @@ def summarise_demo(workers: Sequence[User], *, curve_episodes: int) -> DemoSumma
         contacts=db.session.scalar(select(func.count(Contact.id))) or 0,
         discharged=len(discharged),
         finished_at_caseness=len(finished),
-        recovered=sum(o.recovered for o in finished),
-        reliably_deteriorated=sum(o.reliable_deterioration for o in outcomes
-                                  if o.finished_treatment),
+        recovered=sum(s.recovered for s in finished),
+        reliably_deteriorated=sum(
+            s.reliably_deteriorated for s in discharged if s.finished_treatment
+        ),
         notes=db.session.scalar(select(func.count(ReflectiveNote.id))) or 0,
         curve_episodes=curve_episodes,
         active_by_worker=active,

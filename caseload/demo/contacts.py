@@ -42,8 +42,17 @@ class ContactPlanner:
         self.rng = rng
         self.today = today
 
-    def attended(self, plan: PlannedEpisode, course: Course, index: int, moment: datetime,
-                 contact_type: ContactType, mode: ContactMode, *, last: bool) -> PlannedContact:
+    def attended(
+        self,
+        plan: PlannedEpisode,
+        course: Course,
+        index: int,
+        moment: datetime,
+        contact_type: ContactType,
+        mode: ContactMode,
+        *,
+        last: bool,
+    ) -> PlannedContact:
         """The ``index``-th attended contact of ``course``, with measures and risk."""
         rng = self.rng
         text = demo_text()
@@ -53,14 +62,20 @@ class ContactPlanner:
             note = rng.choice(text.contact_notes["assessment"])
         else:
             depressive = "Depression" in problem or ("Mixed" in problem and rng.random() < 0.5)
-            intervention = (Intervention.BEHAVIOURAL_ACTIVATION if depressive
-                            else Intervention.GUIDED_SELF_HELP)
+            intervention = (
+                Intervention.BEHAVIOURAL_ACTIVATION if depressive else Intervention.GUIDED_SELF_HELP
+            )
             note = rng.choice(text.contact_notes["last" if last else "treatment"])
             if contact_type is ContactType.ASSESSMENT_AND_TREATMENT:
                 note = rng.choice(text.contact_notes["assessment"])
-        contact = PlannedContact(at=moment, contact_type=contact_type, mode=mode,
-                                 attendance=AttendanceCode.ATTENDED_ON_TIME,
-                                 intervention=intervention, note=note)
+        contact = PlannedContact(
+            at=moment,
+            contact_type=contact_type,
+            mode=mode,
+            attendance=AttendanceCode.ATTENDED_ON_TIME,
+            intervention=intervention,
+            note=note,
+        )
         if rng.random() < 0.05:
             contact.attendance = AttendanceCode.ARRIVED_LATE_SEEN
         at_risk = index < course.risk_contacts
@@ -96,8 +111,9 @@ class ContactPlanner:
             contact.risk_action = text.risk_reviewed_action
         return contact
 
-    def missed(self, moment: datetime, contact_type: ContactType,
-               mode: ContactMode) -> PlannedContact:
+    def missed(
+        self, moment: datetime, contact_type: ContactType, mode: ContactMode
+    ) -> PlannedContact:
         """A contact that did not happen: not attended, too late, or cancelled."""
         rng = self.rng
         roll = rng.random()
@@ -109,19 +125,35 @@ class ContactPlanner:
             code, key = AttendanceCode.CANCELLED_BY_PATIENT, "cancelled_patient"
         else:
             code, key = AttendanceCode.CANCELLED_BY_PROVIDER, "cancelled_provider"
-        return PlannedContact(at=moment, contact_type=contact_type, mode=mode, attendance=code,
-                              note=rng.choice(demo_text().contact_notes[key]))
+        return PlannedContact(
+            at=moment,
+            contact_type=contact_type,
+            mode=mode,
+            attendance=code,
+            note=rng.choice(demo_text().contact_notes[key]),
+        )
 
     def did_not_attend(self, moment: datetime, mode: ContactMode) -> PlannedContact:
         """A treatment contact the client did not attend."""
         return PlannedContact(
-            at=moment, contact_type=ContactType.TREATMENT, mode=mode,
+            at=moment,
+            contact_type=ContactType.TREATMENT,
+            mode=mode,
             attendance=AttendanceCode.DID_NOT_ATTEND,
-            note=self.rng.choice(demo_text().contact_notes["dna"]))
+            note=self.rng.choice(demo_text().contact_notes["dna"]),
+        )
 
-    def run_course(self, plan: PlannedEpisode, course: Course, first_day: date, *,
-                   attended: int, stop_before: date, first_type: ContactType,
-                   mode: ContactMode) -> date | None:
+    def run_course(
+        self,
+        plan: PlannedEpisode,
+        course: Course,
+        first_day: date,
+        *,
+        attended: int,
+        stop_before: date,
+        first_type: ContactType,
+        mode: ContactMode,
+    ) -> date | None:
         """Add up to ``attended`` attended contacts from ``first_day``, with misses
         sprinkled in, none on or after ``stop_before``; returns the last contact's day."""
         rng = self.rng
@@ -138,8 +170,7 @@ class ContactPlanner:
             else:
                 is_last = index == course.sessions - 1
                 plan.contacts.append(
-                    self.attended(plan, course, index, moment, contact_type, mode,
-                                  last=is_last)
+                    self.attended(plan, course, index, moment, contact_type, mode, last=is_last)
                 )
                 index += 1
                 day = actual + timedelta(days=rng.choice((7, 7, 7, 10, 14)))
@@ -152,8 +183,11 @@ class ContactPlanner:
 
     def first_type(self) -> ContactType:
         """The first contact: an assessment, or (more often) assessment and treatment."""
-        return (ContactType.ASSESSMENT_AND_TREATMENT if self.rng.random() < 0.65
-                else ContactType.ASSESSMENT)
+        return (
+            ContactType.ASSESSMENT_AND_TREATMENT
+            if self.rng.random() < 0.65
+            else ContactType.ASSESSMENT
+        )
 
     def wait_days(self) -> int:
         """Days from referral to the first contact; a few wait much longer."""
@@ -162,8 +196,13 @@ class ContactPlanner:
 
     def booking(self, day: date, contact_type: ContactType, mode: ContactMode) -> PlannedContact:
         """A contact booked on or after ``day``, with no outcome yet."""
-        return PlannedContact(at=working_time(day, self.rng), contact_type=contact_type,
-                              mode=mode, attendance=AttendanceCode.BOOKED, note="")
+        return PlannedContact(
+            at=working_time(day, self.rng),
+            contact_type=contact_type,
+            mode=mode,
+            attendance=AttendanceCode.BOOKED,
+            note="",
+        )
 
     def needs_outcome(self, plan: PlannedEpisode) -> bool:
         """Add a booking whose time has passed with no outcome recorded, if one fits."""
@@ -172,7 +211,13 @@ class ContactPlanner:
         if not held or local_day(held[-1].at) >= day - timedelta(days=2):
             return False
         moment = working_time(day, self.rng)
-        plan.contacts.append(PlannedContact(
-            at=moment, contact_type=ContactType.TREATMENT, mode=held[-1].mode,
-            attendance=AttendanceCode.BOOKED, booked_at=moment - timedelta(days=7)))
+        plan.contacts.append(
+            PlannedContact(
+                at=moment,
+                contact_type=ContactType.TREATMENT,
+                mode=held[-1].mode,
+                attendance=AttendanceCode.BOOKED,
+                booked_at=moment - timedelta(days=7),
+            )
+        )
         return True

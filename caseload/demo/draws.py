@@ -24,8 +24,9 @@ def clamp(value: float, low: int, high: int) -> int:
     return max(low, min(high, round(value)))
 
 
-def spread_items(rng: random.Random, total: int, items: int, top: int,
-                 fixed: dict[int, int] | None = None) -> list[int]:
+def spread_items(
+    rng: random.Random, total: int, items: int, top: int, fixed: dict[int, int] | None = None
+) -> list[int]:
     """Item answers (each 0..top) summing to ``total``; ``fixed`` pins items by index."""
     answers = [0] * items
     for index, value in (fixed or {}).items():
@@ -95,8 +96,9 @@ class Course:
         return clamp(phq, 0, 27), clamp(gad, 0, 21)
 
 
-def draw_course(rng: random.Random, *, kind: str, sessions: int, risk: bool, age: int,
-                problem: str) -> Course:
+def draw_course(
+    rng: random.Random, *, kind: str, sessions: int, risk: bool, age: int, problem: str
+) -> Course:
     """A course of ``kind`` (recover, improve, no_change, deteriorate) for one client."""
     at_caseness = rng.random() < 0.93
     if at_caseness:
@@ -129,5 +131,12 @@ def draw_course(rng: random.Random, *, kind: str, sessions: int, risk: bool, age
         phq_end = clamp(phq + rng.randint(-3, 1), 0, 9)
         gad_end = clamp(gad + rng.randint(-3, 1), 0, 7)
     risk_contacts = rng.choice((1, 1, 2, 3)) if risk else 0
-    return Course(phq, gad, clamp(phq_end, 0, 27), clamp(gad_end, 0, 21), sessions,
-                  risk_contacts, retired=age >= 67)
+    return Course(
+        phq,
+        gad,
+        clamp(phq_end, 0, 27),
+        clamp(gad_end, 0, 21),
+        sessions,
+        risk_contacts,
+        retired=age >= 67,
+    )

@@ -98,8 +98,9 @@ class Planner(ContactPlanner):
             complexity_note=demo_text().complexity_notes[factors[0]] if factors else "",
         )
 
-    def episode(self, worker: int, referral_date: date, *, risk: bool,
-                complex_: bool) -> tuple[PlannedEpisode, int]:
+    def episode(
+        self, worker: int, referral_date: date, *, risk: bool, complex_: bool
+    ) -> tuple[PlannedEpisode, int]:
         """A new client referred to ``worker``, with consent, and no contacts yet."""
         rng = self.rng
         text = demo_text()
@@ -130,8 +131,7 @@ class Planner(ContactPlanner):
         rng = self.rng
         ending = weighted(rng, ENDINGS)
         risk = rng.random() < (0.16 if ending == "stepped_up" else 0.10)
-        complex_ = rng.random() < (0.6 if ending == "assessment_only" else
-                                   0.55 if risk else 0.26)
+        complex_ = rng.random() < (0.6 if ending == "assessment_only" else 0.55 if risk else 0.26)
         if ending == "completed":
             kind = weighted(rng, COMPLETED_KINDS)
             sessions = rng.choice((5, 6, 7, 7, 8, 8, 9, 10, 11, 12))
@@ -148,14 +148,26 @@ class Planner(ContactPlanner):
         days_ago = round(rng.triangular(span + 20, PERIOD_DAYS, span + 20))
         referral_date = self.today - timedelta(days=days_ago)
         plan, age = self.episode(worker, referral_date, risk=risk, complex_=complex_)
-        course = draw_course(rng, kind=kind, sessions=sessions, risk=risk, age=age,
-                             problem=plan.referral.presenting_problem)
+        course = draw_course(
+            rng,
+            kind=kind,
+            sessions=sessions,
+            risk=risk,
+            age=age,
+            problem=plan.referral.presenting_problem,
+        )
         mode = self.mode()
         first_type = ContactType.ASSESSMENT if ending == "assessment_only" else self.first_type()
         stop = self.today - timedelta(days=2)
-        last = self.run_course(plan, course, referral_date + timedelta(days=self.wait_days()),
-                               attended=attended, stop_before=stop, first_type=first_type,
-                               mode=mode)
+        last = self.run_course(
+            plan,
+            course,
+            referral_date + timedelta(days=self.wait_days()),
+            attended=attended,
+            stop_before=stop,
+            first_type=first_type,
+            mode=mode,
+        )
         if ending == "dropped_out" and last is not None:
             for _ in range(rng.randint(1, 2)):
                 moment = working_time(last + timedelta(days=7), rng)
@@ -170,9 +182,11 @@ class Planner(ContactPlanner):
                     if contact.attendance.attended:
                         contact.intervention = Intervention.SIGNPOSTING
         else:
-            reason = {"completed": DischargeReason.COMPLETED,
-                      "dropped_out": DischargeReason.DROPPED_OUT,
-                      "stepped_up": DischargeReason.STEPPED_UP}[ending]
+            reason = {
+                "completed": DischargeReason.COMPLETED,
+                "dropped_out": DischargeReason.DROPPED_OUT,
+                "stepped_up": DischargeReason.STEPPED_UP,
+            }[ending]
         end = (last or referral_date) + timedelta(
             days=rng.randint(14, 28) if reason is DischargeReason.DROPPED_OUT else rng.randint(0, 7)
         )
@@ -188,17 +202,31 @@ class Planner(ContactPlanner):
             kind = weighted(rng, COMPLETED_KINDS)
             sessions = rng.choice((6, 7, 7, 8, 8, 9, 10))
             first_day = self.today - timedelta(
-                days=rng.randint(40, 110) if disengaging else
-                rng.randint(3, min(140, (sessions - 1) * 13))
+                days=rng.randint(40, 110)
+                if disengaging
+                else rng.randint(3, min(140, (sessions - 1) * 13))
             )
             referral_date = first_day - timedelta(days=self.wait_days())
             plan, age = self.episode(worker, referral_date, risk=risk, complex_=complex_)
-            course = draw_course(rng, kind=kind, sessions=sessions, risk=risk, age=age,
-                                 problem=plan.referral.presenting_problem)
+            course = draw_course(
+                rng,
+                kind=kind,
+                sessions=sessions,
+                risk=risk,
+                age=age,
+                problem=plan.referral.presenting_problem,
+            )
             mode = self.mode()
             stop = self.today - timedelta(days=rng.randint(29, 45) if disengaging else 0)
-            last = self.run_course(plan, course, first_day, attended=sessions - 1,
-                                   stop_before=stop, first_type=self.first_type(), mode=mode)
+            last = self.run_course(
+                plan,
+                course,
+                first_day,
+                attended=sessions - 1,
+                stop_before=stop,
+                first_type=self.first_type(),
+                mode=mode,
+            )
             recent = disengaging or (last is not None and last >= self.today - timedelta(21))
             if plan.treatment_started is not None and last is not None and recent:
                 break
@@ -209,8 +237,9 @@ class Planner(ContactPlanner):
                     plan.contacts.append(self.did_not_attend(moment, mode))
         elif rng.random() < 0.8:
             day = max(self.today + timedelta(days=1), last + timedelta(days=7))
-            plan.contacts.append(self.booking(day + timedelta(days=rng.randint(0, 6)),
-                                              ContactType.TREATMENT, mode))
+            plan.contacts.append(
+                self.booking(day + timedelta(days=rng.randint(0, 6)), ContactType.TREATMENT, mode)
+            )
         return plan
 
     def waiting(self, worker: int) -> PlannedEpisode:
@@ -218,28 +247,53 @@ class Planner(ContactPlanner):
         rng = self.rng
         referral_date = self.today - timedelta(days=rng.randint(2, 56))
         risk = rng.random() < 0.08
-        plan, age = self.episode(worker, referral_date, risk=risk,
-                                 complex_=rng.random() < 0.3)
+        plan, age = self.episode(worker, referral_date, risk=risk, complex_=rng.random() < 0.3)
         mode = self.mode()
         roll = rng.random()
         assessment_day = referral_date + timedelta(days=rng.randint(1, 14))
         if roll < 0.35 and local_day(working_time(assessment_day, rng)) < self.today:
-            course = draw_course(rng, kind="no_change", sessions=8, risk=risk, age=age,
-                                 problem=plan.referral.presenting_problem)
-            self.run_course(plan, course, assessment_day, attended=1,
-                            stop_before=self.today, first_type=ContactType.ASSESSMENT,
-                            mode=mode)
+            course = draw_course(
+                rng,
+                kind="no_change",
+                sessions=8,
+                risk=risk,
+                age=age,
+                problem=plan.referral.presenting_problem,
+            )
+            self.run_course(
+                plan,
+                course,
+                assessment_day,
+                attended=1,
+                stop_before=self.today,
+                first_type=ContactType.ASSESSMENT,
+                mode=mode,
+            )
             if rng.random() < 0.7:
-                plan.contacts.append(self.booking(self.today + timedelta(days=rng.randint(1, 21)),
-                                                  ContactType.TREATMENT, mode))
+                plan.contacts.append(
+                    self.booking(
+                        self.today + timedelta(days=rng.randint(1, 21)), ContactType.TREATMENT, mode
+                    )
+                )
         elif roll < 0.45 and local_day(working_time(assessment_day, rng)) < self.today:
-            plan.contacts.append(self.missed(working_time(assessment_day, rng),
-                                             ContactType.ASSESSMENT, mode))
-            plan.contacts.append(self.booking(self.today + timedelta(days=rng.randint(1, 14)),
-                                              ContactType.ASSESSMENT_AND_TREATMENT, mode))
+            plan.contacts.append(
+                self.missed(working_time(assessment_day, rng), ContactType.ASSESSMENT, mode)
+            )
+            plan.contacts.append(
+                self.booking(
+                    self.today + timedelta(days=rng.randint(1, 14)),
+                    ContactType.ASSESSMENT_AND_TREATMENT,
+                    mode,
+                )
+            )
         elif rng.random() < 0.5:
-            plan.contacts.append(self.booking(self.today + timedelta(days=rng.randint(1, 28)),
-                                              ContactType.ASSESSMENT_AND_TREATMENT, mode))
+            plan.contacts.append(
+                self.booking(
+                    self.today + timedelta(days=rng.randint(1, 28)),
+                    ContactType.ASSESSMENT_AND_TREATMENT,
+                    mode,
+                )
+            )
         return plan
 
     # The service
@@ -258,8 +312,11 @@ class Planner(ContactPlanner):
                 episodes.append(self.active(worker, disengaging=rng.random() < 0.08))
         needs_outcome = max(1, round(2 * scale))
         for plan in episodes:
-            if needs_outcome and not any(c.booked_at for c in plan.contacts) \
-                    and self.needs_outcome(plan):
+            if (
+                needs_outcome
+                and not any(c.booked_at for c in plan.contacts)
+                and self.needs_outcome(plan)
+            ):
                 needs_outcome -= 1
         for worker, count in enumerate(waiting):
             episodes.extend(self.waiting(worker) for _ in range(count))
@@ -274,8 +331,8 @@ class Planner(ContactPlanner):
         return episodes, plan_notes(rng, episodes, today=self.today)
 
 
-def plan_demo_service(*, seed: int = DEFAULT_SEED, today: date, now: datetime,
-                      clients: int = DEFAULT_CLIENTS
-                      ) -> tuple[list[PlannedEpisode], list[PlannedNote]]:
+def plan_demo_service(
+    *, seed: int = DEFAULT_SEED, today: date, now: datetime, clients: int = DEFAULT_CLIENTS
+) -> tuple[list[PlannedEpisode], list[PlannedNote]]:
     """The demo service as plain data: the same seed, day and size always give the same plan."""
     return Planner(random.Random(seed), today=today, now=now, clients=clients).plan()

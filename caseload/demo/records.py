@@ -57,9 +57,15 @@ class PlannedContact:
             duration_minutes=duration,
             intervention=self.intervention if attended else None,
             note=self.note,
-            phq9=self.phq9,
-            gad7=self.gad7,
-            wsas=self.wsas,
+            answers={
+                measure_id: answers
+                for measure_id, answers in (
+                    ("phq9", self.phq9),
+                    ("gad7", self.gad7),
+                    ("wsas", self.wsas),
+                )
+                if answers is not None
+            },
             not_collected_reason=self.not_collected,
             risk_level=self.risk_level,
             risk_factors=self.risk_factors,
@@ -83,8 +89,11 @@ class PlannedEpisode:
     @property
     def treatment_started(self) -> date | None:
         """The day of the first attended treatment contact (the case becomes active)."""
-        days = [c.at.astimezone(LONDON).date() for c in self.contacts
-                if c.attendance.attended and c.contact_type.is_treatment]
+        days = [
+            c.at.astimezone(LONDON).date()
+            for c in self.contacts
+            if c.attendance.attended and c.contact_type.is_treatment
+        ]
         return min(days) if days else None
 
     def active_on(self, day: date) -> bool:

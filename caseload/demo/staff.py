@@ -15,9 +15,9 @@ from pathlib import Path
 import pyotp
 from sqlalchemy import select
 
+from caseload.domain.codes import Role
 from caseload.extensions import db
 from caseload.models import User
-from caseload.policy import Role
 from caseload.services import ServiceError
 from caseload.services.users import count_non_demo_users, create_user, get_or_create_team
 

@@ -52,8 +52,7 @@ def _read(directory: Path, name: str) -> dict[str, Any]:
     return data
 
 
-def _by_code(enum_cls: type[_E], raw: Mapping[str, Any], *, required: bool = True
-             ) -> dict[_E, Any]:
+def _by_code(enum_cls: type[_E], raw: Mapping[str, Any], *, required: bool = True) -> dict[_E, Any]:
     """Re-key a JSON object by enum member; every member present unless not ``required``."""
     keyed = {enum_cls(key): value for key, value in raw.items()}
     missing = [m.value for m in enum_cls if m not in keyed]
@@ -88,8 +87,10 @@ def load_demo_text(directory: Path = DEFAULT_DIRECTORY) -> DemoText:
         risk_none_reported=risk["none_reported"],
         risk_reviewed_factors=risk["reviewed"]["factors"],
         risk_reviewed_action=risk["reviewed"]["action"],
-        note_texts={theme: tuple(texts) for theme, texts
-                    in _by_code(ReflectiveTheme, reflective["texts"]).items()},
+        note_texts={
+            theme: tuple(texts)
+            for theme, texts in _by_code(ReflectiveTheme, reflective["texts"]).items()
+        },
     )
 
 

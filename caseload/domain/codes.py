@@ -372,3 +372,45 @@ _SEVERITY_LABELS: dict[Severity, str] = {
 }
 
 _SEVERITY_RANKS: dict[Severity, int] = {Severity.RED: 0, Severity.AMBER: 1, Severity.INFO: 2}
+
+
+class Role(StrEnum):
+    """A member of staff's one role (who may see what is decided in ``caseload.policy``)."""
+
+    WORKER = "worker"
+    SUPERVISOR = "supervisor"
+    LEAD = "lead"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        """The role as people say it."""
+        return _ROLE_LABELS[self]
+
+
+_ROLE_LABELS: dict[Role, str] = {
+    Role.WORKER: "Practitioner",
+    Role.SUPERVISOR: "Supervisor",
+    Role.LEAD: "Service lead",
+    Role.ADMIN: "Administrator",
+}
+
+
+class EntryStatus(StrEnum):
+    """Whether a clinical entry is in force. Entries are never edited or deleted."""
+
+    CURRENT = "current"
+    SUPERSEDED = "superseded"
+    ENTERED_IN_ERROR = "entered_in_error"
+
+    @property
+    def label(self) -> str:
+        """Human label."""
+        return _ENTRY_STATUS_LABELS[self]
+
+
+_ENTRY_STATUS_LABELS: dict[EntryStatus, str] = {
+    EntryStatus.CURRENT: "Current",
+    EntryStatus.SUPERSEDED: "Corrected",
+    EntryStatus.ENTERED_IN_ERROR: "Entered in error",
+}

@@ -11,7 +11,7 @@ A series is off track when, with at least ``from_contact`` scored contacts,
 its latest score is worse than the expected score for that contact number
 and starting band by more than the measure's reliable-change threshold.
 Where the curves have no expected score for that cell (too few episodes),
-the fallback is the DESIGN.md rule "no reliable improvement by contact 4":
+the fallback is the docs/design.md rule "no reliable improvement by contact 4":
 off track when the latest score is not at least the reliable-change
 threshold below the first.
 """

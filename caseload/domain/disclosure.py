@@ -1,4 +1,4 @@
-"""Statistical disclosure control for central figures (DESIGN.md section 6).
+"""Statistical disclosure control for central figures (docs/design.md section 6).
 
 The rule follows NHS England's publication practice for NHS Talking
 Therapies data: a count below 5 (including 0) is suppressed and shown as

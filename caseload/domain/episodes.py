@@ -3,14 +3,20 @@
 The database keeps one summary row per episode, recomputed by
 ``summarise_episode`` in the same transaction as the contact that changes it.
 
-Rules (DESIGN.md section 3):
+Rules (docs/design.md section 3):
 
 - only attended contacts (codes 5 and 6) give scores, risk or dates of
   care; booked (0), cancelled (2, 4) and not-seen (3, 7) contacts never do;
-- first score of a measure = earliest attended contact with it; last =
-  latest attended contact with it, and None when only one contact has that
-  measure (so "paired" needs two different contacts); ``latest_*`` is the
-  most recent score for display, equal to the first when there is only one;
+- every measure is summarised the same way, by its id (a new measure is a
+  definition file, not new code here): first score = earliest attended
+  contact with a total for it; last = latest attended contact with one, and
+  None when only one contact has that measure (so "paired" needs two
+  different contacts); ``latest`` is the most recent score for display,
+  equal to the first when there is only one;
+- the risk item of a measure (PHQ-9 item 9, from its definition) gives the
+  latest risk answer, whatever the rest of the questionnaire;
+- "missing measures" and "both measures" mean the measures the definitions
+  mark as asked at every contact (PHQ-9 and GAD-7);
 - a treatment contact is an attended contact whose type counts as
   treatment (treatment, or assessment and treatment);
 - ``consecutive_dnas`` is the run of non-attendances (did not attend, 3,
@@ -21,11 +27,12 @@ Rules (DESIGN.md section 3):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from caseload.domain.codes import AttendanceCode, ContactType, RiskLevel
+from caseload.domain.codes import AttendanceCode, ContactType, EpisodeStatus, RiskLevel
+from caseload.domain.measures import GAD7, PHQ9, every_contact_measures
 from caseload.domain.outcomes import EpisodeOutcome, episode_outcome
 
 
@@ -37,33 +44,40 @@ class ContactFacts:
     occurred_at: datetime
     contact_type: ContactType
     attendance: AttendanceCode
-    phq9_total: int | None = None
-    gad7_total: int | None = None
-    wsas_total: int | None = None
-    phq9_item9: int | None = None
+    #: Complete questionnaires' totals by measure id.
+    totals: Mapping[str, int] = field(default_factory=dict)
+    #: Answers to risk items by measure id (PHQ-9 item 9), complete questionnaire or not.
+    risk_answers: Mapping[str, int] = field(default_factory=dict)
     risk_level: RiskLevel | None = None
     measures_not_collected: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class EpisodeSummaryFacts:
-    """What an episode's contacts add up to; the content of the summary row."""
+class MeasureSeries:
+    """One measure's scores over an episode, by the national first/last rules."""
 
-    first_phq9: int | None = None
-    last_phq9: int | None = None
-    latest_phq9: int | None = None
-    first_gad7: int | None = None
-    last_gad7: int | None = None
-    latest_gad7: int | None = None
-    first_wsas: int | None = None
-    last_wsas: int | None = None
-    latest_wsas: int | None = None
-    first_phq9_contact_id: int | None = None
-    last_phq9_contact_id: int | None = None
-    first_gad7_contact_id: int | None = None
-    last_gad7_contact_id: int | None = None
-    latest_item9: int | None = None
-    latest_item9_at: datetime | None = None
+    measure_id: str
+    first: int | None = None
+    last: int | None = None
+    latest: int | None = None
+    first_contact_id: int | None = None
+    last_contact_id: int | None = None
+    first_at: datetime | None = None
+    latest_at: datetime | None = None
+    #: Totals at attended contacts, oldest first (for expected curves and charts).
+    totals: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeSummaryFacts:
+    """What an episode's contacts add up to; the content of the summary rows."""
+
+    #: One series per measure scored at least once, ordered by measure id.
+    measures: tuple[MeasureSeries, ...] = ()
+    #: The latest answer to a risk item (PHQ-9 item 9), which measure, and when.
+    latest_risk_answer: int | None = None
+    latest_risk_answer_measure: str | None = None
+    latest_risk_answer_at: datetime | None = None
     latest_risk_level: RiskLevel | None = None
     latest_risk_at: datetime | None = None
     #: attended contacts whose type counts as treatment
@@ -77,32 +91,51 @@ class EpisodeSummaryFacts:
     last_attended_at: datetime | None = None
     #: non-attendances (codes 3 and 7) since the last attended contact
     consecutive_dnas: int = 0
-    #: attended treatment contacts without both a PHQ-9 and a GAD-7 total (the flag)
+    #: attended treatment contacts without every every-contact measure (the flag)
     attended_missing_measures: int = 0
     #: of those, how many had a recorded reason for not collecting measures
     missing_measures_with_reason: int = 0
-    #: attended contacts of any type with both totals (data completeness)
+    #: attended contacts of any type with every every-contact measure (data completeness)
     attended_with_both_measures: int = 0
 
+    def series(self, measure_id: str) -> MeasureSeries:
+        """The measure's series; an empty one when it was never scored."""
+        for series in self.measures:
+            if series.measure_id == measure_id:
+                return series
+        return MeasureSeries(measure_id)
 
-@dataclass(frozen=True, slots=True)
-class _Series:
-    first: int | None
-    last: int | None
-    latest: int | None
-    first_id: int | None
-    last_id: int | None
+    def first(self, measure_id: str) -> int | None:
+        """The measure's first score."""
+        return self.series(measure_id).first
+
+    def last(self, measure_id: str) -> int | None:
+        """The measure's last score (None with one score only)."""
+        return self.series(measure_id).last
+
+    def latest(self, measure_id: str) -> int | None:
+        """The measure's most recent score, for display."""
+        return self.series(measure_id).latest
 
 
-def _series(scored: list[tuple[int, int]]) -> _Series:
-    """First/last/latest of a list of (contact_id, score) in time order."""
+def _series(measure_id: str, attended: list[ContactFacts]) -> MeasureSeries:
+    """First/last/latest of one measure over attended contacts in time order."""
+    scored = [c for c in attended if measure_id in c.totals]
     if not scored:
-        return _Series(None, None, None, None, None)
-    first_id, first = scored[0]
-    if len(scored) == 1:
-        return _Series(first, None, first, first_id, None)
-    last_id, last = scored[-1]
-    return _Series(first, last, last, first_id, last_id)
+        return MeasureSeries(measure_id)
+    first, final = scored[0], scored[-1]
+    paired = len(scored) > 1
+    return MeasureSeries(
+        measure_id=measure_id,
+        first=first.totals[measure_id],
+        last=final.totals[measure_id] if paired else None,
+        latest=final.totals[measure_id],
+        first_contact_id=first.contact_id,
+        last_contact_id=final.contact_id if paired else None,
+        first_at=first.occurred_at,
+        latest_at=final.occurred_at,
+        totals=tuple(c.totals[measure_id] for c in scored),
+    )
 
 
 def attended_in_order(contacts: Iterable[ContactFacts]) -> list[ContactFacts]:
@@ -112,39 +145,34 @@ def attended_in_order(contacts: Iterable[ContactFacts]) -> list[ContactFacts]:
     )
 
 
+def has_every_contact_measure(contact: ContactFacts) -> bool:
+    """Whether the contact has a total for every measure asked at every contact."""
+    return all(m in contact.totals for m in every_contact_measures())
+
+
 def summarise_episode(contacts: Iterable[ContactFacts]) -> EpisodeSummaryFacts:
     """Summarise an episode's contacts in force into its summary facts."""
     everything = sorted(contacts, key=lambda c: (c.occurred_at, c.contact_id))
     attended = [c for c in everything if c.attendance.attended]
     treatment = [c for c in attended if c.contact_type.is_treatment]
+    measure_ids = sorted({m for c in attended for m in c.totals})
 
-    phq9 = _series([(c.contact_id, c.phq9_total) for c in attended if c.phq9_total is not None])
-    gad7 = _series([(c.contact_id, c.gad7_total) for c in attended if c.gad7_total is not None])
-    wsas = _series([(c.contact_id, c.wsas_total) for c in attended if c.wsas_total is not None])
-
-    item9_contact = next((c for c in reversed(attended) if c.phq9_item9 is not None), None)
-    risk_contact = next((c for c in reversed(attended) if c.risk_level is not None), None)
-
-    missing = [c for c in treatment if c.phq9_total is None or c.gad7_total is None]
+    risk_contact = next((c for c in reversed(attended) if c.risk_answers), None)
+    assessed_contact = next((c for c in reversed(attended) if c.risk_level is not None), None)
+    risk_measure, risk_answer = (
+        max(risk_contact.risk_answers.items(), key=lambda pair: pair[1])
+        if risk_contact is not None
+        else (None, None)
+    )
+    missing = [c for c in treatment if not has_every_contact_measure(c)]
 
     return EpisodeSummaryFacts(
-        first_phq9=phq9.first,
-        last_phq9=phq9.last,
-        latest_phq9=phq9.latest,
-        first_gad7=gad7.first,
-        last_gad7=gad7.last,
-        latest_gad7=gad7.latest,
-        first_wsas=wsas.first,
-        last_wsas=wsas.last,
-        latest_wsas=wsas.latest,
-        first_phq9_contact_id=phq9.first_id,
-        last_phq9_contact_id=phq9.last_id,
-        first_gad7_contact_id=gad7.first_id,
-        last_gad7_contact_id=gad7.last_id,
-        latest_item9=None if item9_contact is None else item9_contact.phq9_item9,
-        latest_item9_at=None if item9_contact is None else item9_contact.occurred_at,
-        latest_risk_level=None if risk_contact is None else risk_contact.risk_level,
-        latest_risk_at=None if risk_contact is None else risk_contact.occurred_at,
+        measures=tuple(_series(m, attended) for m in measure_ids),
+        latest_risk_answer=risk_answer,
+        latest_risk_answer_measure=risk_measure,
+        latest_risk_answer_at=None if risk_contact is None else risk_contact.occurred_at,
+        latest_risk_level=None if assessed_contact is None else assessed_contact.risk_level,
+        latest_risk_at=None if assessed_contact is None else assessed_contact.occurred_at,
         treatment_contacts=len(treatment),
         attended_contacts=len(attended),
         first_contact_at=attended[0].occurred_at if attended else None,
@@ -154,9 +182,7 @@ def summarise_episode(contacts: Iterable[ContactFacts]) -> EpisodeSummaryFacts:
         consecutive_dnas=_trailing_dnas(everything),
         attended_missing_measures=len(missing),
         missing_measures_with_reason=sum(1 for c in missing if c.measures_not_collected),
-        attended_with_both_measures=sum(
-            1 for c in attended if c.phq9_total is not None and c.gad7_total is not None
-        ),
+        attended_with_both_measures=sum(1 for c in attended if has_every_contact_measure(c)),
     )
 
 
@@ -170,22 +196,22 @@ def _trailing_dnas(contacts: list[ContactFacts]) -> int:
     return run
 
 
-def score_series(contacts: Iterable[ContactFacts]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """PHQ-9 and GAD-7 totals at attended contacts, oldest first (for expected curves)."""
-    attended = attended_in_order(contacts)
-    return (
-        tuple(c.phq9_total for c in attended if c.phq9_total is not None),
-        tuple(c.gad7_total for c in attended if c.gad7_total is not None),
-    )
+def episode_status(*, discharged: bool, treatment_contacts: int) -> EpisodeStatus:
+    """Waiting until the first attended treatment contact, then in treatment (the active
+    caseload counted against the cap), until discharged. The one rule for "active"."""
+    if discharged:
+        return EpisodeStatus.DISCHARGED
+    return EpisodeStatus.IN_TREATMENT if treatment_contacts > 0 else EpisodeStatus.WAITING
 
 
 def episode_outcome_from_summary(summary: EpisodeSummaryFacts, *, ended: bool) -> EpisodeOutcome:
-    """The national outcome of an episode from its summary."""
+    """The national outcome of an episode from its summary: the one place that maps one
+    to the other."""
     return episode_outcome(
-        first_phq9=summary.first_phq9,
-        last_phq9=summary.last_phq9,
-        first_gad7=summary.first_gad7,
-        last_gad7=summary.last_gad7,
+        first_phq9=summary.first(PHQ9),
+        last_phq9=summary.last(PHQ9),
+        first_gad7=summary.first(GAD7),
+        last_gad7=summary.last(GAD7),
         treatment_contacts=summary.treatment_contacts,
         ended=ended,
     )

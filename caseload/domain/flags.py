@@ -2,7 +2,7 @@
 
 Each flag is a pure function of an episode's facts returning a Flag (kind,
 severity, one sentence a supervisor can read aloud) or None. The rules are
-DESIGN.md section 3, "Flags"; every threshold is in FlagSettings.
+docs/design.md section 3, "Flags"; every threshold is in FlagSettings.
 
 Closed (discharged) episodes get no flags at all: there is nothing left
 for supervision to act on, and outcomes cover what happened.
@@ -24,8 +24,9 @@ from caseload.domain.codes import ComplexityFactor, RiskLevel, Severity
 from caseload.domain.curves import ExpectedCurves, is_off_track, uses_fallback
 from caseload.domain.dates import format_date, local_date
 from caseload.domain.episodes import EpisodeSummaryFacts
-from caseload.domain.measures import GAD7, PHQ9, get_measure
-from caseload.domain.outcomes import OUTCOME_THRESHOLDS, reliable_direction
+from caseload.domain.measures import GAD7, PHQ9, Measure, get_measure
+from caseload.domain.outcomes import reliable_direction
+from caseload.domain.wording import plural
 
 
 class FlagKind(StrEnum):
@@ -81,7 +82,7 @@ class Flag:
 
 @dataclass(frozen=True, slots=True)
 class FlagSettings:
-    """Every flag threshold, with DESIGN.md section 3 defaults (admins may change them).
+    """Every flag threshold, with docs/design.md section 3 defaults (admins may change them).
 
     - ``caseload_cap`` 45 active cases: the planned maximum reported by Rizq
       et al. (2009).
@@ -130,16 +131,11 @@ class EpisodeFacts:
     today: date
     last_review_on: date | None
     referral_date: date
-    phq9_series: tuple[int, ...] = ()
-    gad7_series: tuple[int, ...] = ()
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def risk_flag(facts: EpisodeFacts, settings: FlagSettings = DEFAULT_SETTINGS) -> Flag | None:
-    """Red when the latest PHQ-9 item 9 is 1 or more or the latest risk rating is moderate or high.
+    """Red when the latest risk-item answer (PHQ-9 item 9) is a risk signal, or the latest
+    risk rating is moderate or high.
 
     Every risk signal is red: step 2 has no lesser response to thoughts of
     self-harm than prompt discussion, and the worker's own grading (moderate
@@ -148,15 +144,19 @@ def risk_flag(facts: EpisodeFacts, settings: FlagSettings = DEFAULT_SETTINGS) ->
     summary = facts.summary
     sentences: list[str] = []
     evidence: list[str] = []
-    if summary.latest_item9 is not None and summary.latest_item9 >= 1:
+    measure = _risk_item_signal(summary)
+    if measure is not None:
+        answer = summary.latest_risk_answer
         sentences.append(
-            f"PHQ-9 item 9 scored {summary.latest_item9} "
-            f"{_at_contact(summary.latest_item9_at, summary)}: "
+            f"{measure.short_name} item {measure.risk_item} scored {answer} "
+            f"{_at_contact(summary.latest_risk_answer_at, summary)}: "
             "thoughts of self-harm or being better off dead."
         )
-        evidence.append(f"item9={summary.latest_item9}@{_stamp(summary.latest_item9_at)}")
-    if summary.latest_risk_level in (RiskLevel.MODERATE, RiskLevel.HIGH):
-        level = summary.latest_risk_level
+        evidence.append(
+            f"{measure.id}.item{measure.risk_item}={answer}@{_stamp(summary.latest_risk_answer_at)}"
+        )
+    level = _rated_risk(summary)
+    if level is not None:
         sentences.append(
             f"The risk assessment {_at_contact(summary.latest_risk_at, summary)} "
             f"rated risk as {level.label.lower()}."
@@ -165,6 +165,27 @@ def risk_flag(facts: EpisodeFacts, settings: FlagSettings = DEFAULT_SETTINGS) ->
     if not sentences:
         return None
     return Flag(FlagKind.RISK, Severity.RED, " ".join(sentences), ";".join(evidence))
+
+
+def _risk_item_signal(summary: EpisodeSummaryFacts) -> Measure | None:
+    """The measure whose risk item (PHQ-9 item 9) signals risk at its latest answer."""
+    measure_id = summary.latest_risk_answer_measure
+    if measure_id is None:
+        return None
+    measure = get_measure(measure_id)
+    return measure if measure.is_risk_answer(summary.latest_risk_answer) else None
+
+
+def _rated_risk(summary: EpisodeSummaryFacts) -> RiskLevel | None:
+    """The latest risk rating when it is moderate or high."""
+    level = summary.latest_risk_level
+    return level if level in (RiskLevel.MODERATE, RiskLevel.HIGH) else None
+
+
+def has_open_risk(summary: EpisodeSummaryFacts) -> bool:
+    """The risk rule in one place: the latest risk-item answer is a signal, or the latest
+    risk assessment is moderate or high."""
+    return _risk_item_signal(summary) is not None or _rated_risk(summary) is not None
 
 
 def _at_contact(moment: datetime | None, summary: EpisodeSummaryFacts) -> str:
@@ -186,10 +207,10 @@ def severe_at_entry_flag(
         return None
     summary = facts.summary
     parts: list[str] = []
-    if summary.first_phq9 is not None and summary.first_phq9 >= settings.severe_phq9:
-        parts.append(f"PHQ-9 {summary.first_phq9}")
-    if summary.first_gad7 is not None and summary.first_gad7 >= settings.severe_gad7:
-        parts.append(f"GAD-7 {summary.first_gad7}")
+    for measure_id, severe in ((PHQ9, settings.severe_phq9), (GAD7, settings.severe_gad7)):
+        first = summary.first(measure_id)
+        if first is not None and first >= severe:
+            parts.append(f"{get_measure(measure_id).short_name} {first}")
     if not parts:
         return None
     return Flag(
@@ -210,26 +231,17 @@ def deterioration_flag(
     missing GAD-7 must not hide a reliably worse PHQ-9.
     """
     summary = facts.summary
-    changes = {
-        "PHQ-9": (
-            summary.first_phq9,
-            summary.last_phq9,
-            reliable_direction(
-                first=summary.first_phq9,
-                last=summary.last_phq9,
-                threshold=OUTCOME_THRESHOLDS.phq9_reliable_change,
-            ),
-        ),
-        "GAD-7": (
-            summary.first_gad7,
-            summary.last_gad7,
-            reliable_direction(
-                first=summary.first_gad7,
-                last=summary.last_gad7,
-                threshold=OUTCOME_THRESHOLDS.gad7_reliable_change,
-            ),
-        ),
-    }
+    changes: dict[str, tuple[int | None, int | None, int]] = {}
+    for measure_id in (PHQ9, GAD7):
+        measure = get_measure(measure_id)
+        first, last = summary.first(measure_id), summary.last(measure_id)
+        threshold = measure.reliable_change
+        direction = (
+            0
+            if threshold is None
+            else reliable_direction(first=first, last=last, threshold=threshold)
+        )
+        changes[measure.short_name] = (first, last, direction)
     directions = [d for _, _, d in changes.values()]
     if 1 not in directions or -1 in directions:
         return None
@@ -254,10 +266,8 @@ def not_on_track_flag(
         return None
     off: list[str] = []
     fallback = False
-    for measure_id, series, curves in (
-        (PHQ9, facts.phq9_series, phq9_curves),
-        (GAD7, facts.gad7_series, gad7_curves),
-    ):
+    for measure_id, curves in ((PHQ9, phq9_curves), (GAD7, gad7_curves)):
+        series = facts.summary.series(measure_id).totals
         if not series:
             continue
         measure = get_measure(measure_id)
@@ -336,7 +346,7 @@ def long_treatment_flag(
     return Flag(
         FlagKind.LONG_TREATMENT,
         Severity.AMBER,
-        f"{_plural(contacts, 'treatment contact')} so far at step {facts.step}, more than the "
+        f"{plural(contacts, 'treatment contact')} so far at step {facts.step}, more than the "
         f"usual {settings.long_treatment_contacts}: review whether to continue, step up or end.",
         f"contacts>{settings.long_treatment_contacts}",
     )
@@ -354,7 +364,7 @@ def missing_measures_flag(
     return Flag(
         FlagKind.MISSING_MEASURES,
         Severity.INFO,
-        f"{_plural(missing, 'attended treatment contact')} without both PHQ-9 and GAD-7{why}.",
+        f"{plural(missing, 'attended treatment contact')} without both PHQ-9 and GAD-7{why}.",
         f"missing={missing}",
     )
 

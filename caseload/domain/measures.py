@@ -84,7 +84,13 @@ class Measure:
     attribution: str
     difficulty_question: str | None = None
     difficulty_options: tuple[ResponseOption, ...] = ()
+    #: The item whose answer is a risk signal (PHQ-9 item 9), and the lowest answer that is one.
     risk_item: int | None = None
+    risk_item_signal_from: int = 1
+    #: Asked at every attended contact (PHQ-9, GAD-7): "both measures" in completeness rules.
+    every_contact: bool = False
+    #: Place on the contact form, or None when the form does not offer it.
+    contact_form_order: int | None = None
     not_applicable_label: str | None = None
     loinc_total: str | None = None
     bands_source: str = ""
@@ -104,6 +110,22 @@ class Measure:
         if self.caseness_cutoff is None:
             return None
         return total >= self.caseness_cutoff
+
+    def is_risk_answer(self, answer: object) -> bool:
+        """Whether an answer to the risk item is a risk signal (item 9 at 1 or more, always)."""
+        return (
+            self.risk_item is not None
+            and isinstance(answer, int)
+            and not isinstance(answer, bool)
+            and answer >= self.risk_item_signal_from
+        )
+
+    @property
+    def risk_rule(self) -> str | None:
+        """The risk rule in words, e.g. "PHQ-9 item 9 is 1 or more"; None without a risk item."""
+        if self.risk_item is None:
+            return None
+        return f"{self.short_name} item {self.risk_item} is {self.risk_item_signal_from} or more"
 
     def band_by_key(self, key: str) -> Band:
         """The band with this key; KeyError when there is none."""
@@ -165,6 +187,17 @@ def all_measures() -> tuple[Measure, ...]:
     return tuple(registry[key] for key in sorted(registry))
 
 
+def every_contact_measures() -> tuple[str, ...]:
+    """Ids of the measures asked at every attended contact, in form order (PHQ-9, GAD-7)."""
+    return tuple(m.id for m in contact_form_measures() if m.every_contact)
+
+
+def contact_form_measures() -> tuple[Measure, ...]:
+    """The measures the contact form offers, in the order it shows them."""
+    offered = [m for m in _registry().values() if m.contact_form_order is not None]
+    return tuple(sorted(offered, key=lambda m: (m.contact_form_order or 0, m.id)))
+
+
 def measure_from_dict(raw: Any, *, source: str = "definition") -> Measure:
     """Build a Measure from a decoded JSON object, raising ValueError when it is inconsistent."""
     if not isinstance(raw, Mapping):
@@ -196,6 +229,9 @@ def measure_from_dict(raw: Any, *, source: str = "definition") -> Measure:
         difficulty_question=reader.optional_text("difficulty_question"),
         difficulty_options=difficulty_options,
         risk_item=reader.optional_integer("risk_item"),
+        risk_item_signal_from=_signal_from(reader),
+        every_contact=reader.boolean("every_contact", False),
+        contact_form_order=reader.optional_integer("contact_form_order"),
         not_applicable_label=reader.optional_text("not_applicable_label"),
         loinc_total=reader.optional_text("loinc_total"),
         bands_source=reader.optional_text("bands_source") or "",
@@ -239,6 +275,20 @@ def _validate(measure: Measure, source: str) -> None:
         raise ValueError(f"{source}: reliable change must be positive and within the range")
     if measure.risk_item is not None and measure.risk_item not in numbers:
         raise ValueError(f"{source}: risk item {measure.risk_item} is not an item")
+    if measure.risk_item is not None:
+        item = measure.item(measure.risk_item)
+        # At the item's lowest answer every client would signal risk; above its highest,
+        # none would: either silently breaks the risk rule.
+        if not item.min < measure.risk_item_signal_from <= item.max:
+            raise ValueError(
+                f"{source}: the risk signal must start between {item.min + 1} and {item.max},"
+                f" the answers of item {item.number}"
+            )
+    if measure.every_contact and measure.contact_form_order is None:
+        raise ValueError(
+            f"{source}: a measure asked at every contact must be on the "
+            "contact form (give it a contact_form_order)"
+        )
     if measure.difficulty_options and measure.difficulty_question is None:
         raise ValueError(f"{source}: difficulty options without a difficulty question")
 
@@ -311,6 +361,11 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
             raise ValueError(f"{self.source}: {key!r} must be a list of objects")
         return value
+
+
+def _signal_from(reader: _Reader) -> int:
+    value = reader.optional_integer("risk_item_signal_from")
+    return 1 if value is None else value
 
 
 def _item(raw: Mapping[str, Any], source: str) -> Item:

@@ -1,6 +1,6 @@
 """Episode outcomes and service rates, NHS Talking Therapies definitions.
 
-The rules are DESIGN.md section 3, "Outcomes", which follows the NHS
+The rules are docs/design.md section 3, "Outcomes", which follows the NHS
 Talking Therapies Manual and NHS England's published key-metrics
 definitions. Plain-English version with sources: docs/outcomes.md.
 """
@@ -8,27 +8,43 @@ definitions. Plain-English version with sources: docs/outcomes.md.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+
+from caseload.domain.measures import GAD7, PHQ9, get_measure
+
+
+def _caseness(measure_id: str) -> int:
+    cutoff = get_measure(measure_id).caseness_cutoff
+    if cutoff is None:
+        raise ValueError(f"{measure_id} has no caseness cut-off; the outcome rules need one")
+    return cutoff
+
+
+def _reliable_change(measure_id: str) -> int:
+    threshold = get_measure(measure_id).reliable_change
+    if threshold is None:
+        raise ValueError(f"{measure_id} has no reliable-change threshold; the rules need one")
+    return threshold
 
 
 @dataclass(frozen=True, slots=True)
 class OutcomeThresholds:
     """Every number the outcome rules use.
 
-    Sources: caseness (PHQ-9 >= 10, GAD-7 >= 8) and reliable change
-    (PHQ-9 6 points, GAD-7 4 points) from the NHS Talking Therapies Manual
-    and NHS England's key-metrics code; "finished a course of treatment" is
-    an ended episode with at least 2 attended treatment contacts (same
-    sources). They match the PHQ-9 and GAD-7 definitions in
-    ``seed_data/measures`` (a test checks that).
+    Caseness (PHQ-9 >= 10, GAD-7 >= 8) and reliable change (PHQ-9 6 points,
+    GAD-7 4 points) are read from the measure definitions in
+    ``seed_data/measures``, their one home (sources there and in
+    docs/outcomes.md). "Finished a course of treatment" is an ended episode
+    with at least 2 attended treatment contacts (NHS Talking Therapies Manual
+    and NHS England's key-metrics definitions); this is its one home.
     """
 
-    phq9_caseness: int = 10
-    gad7_caseness: int = 8
-    phq9_reliable_change: int = 6
-    gad7_reliable_change: int = 4
+    phq9_caseness: int = field(default_factory=lambda: _caseness(PHQ9))
+    gad7_caseness: int = field(default_factory=lambda: _caseness(GAD7))
+    phq9_reliable_change: int = field(default_factory=lambda: _reliable_change(PHQ9))
+    gad7_reliable_change: int = field(default_factory=lambda: _reliable_change(GAD7))
     min_treatment_contacts: int = 2
 
 

@@ -1,6 +1,6 @@
 """Scoring a completed questionnaire against its measure definition.
 
-Rules (DESIGN.md section 3, "Measures"):
+Rules (docs/design.md section 3, "Measures"):
 
 - one answer per item, each a whole number in the item's range;
 - ``None`` means the item was left unanswered: the questionnaire is stored
@@ -99,5 +99,12 @@ def validate_answers(measure: Measure, answers: Sequence[AnswerValue]) -> list[A
 def _risk_signal(measure: Measure, answers: tuple[AnswerValue, ...]) -> bool:
     if measure.risk_item is None:
         return False
+    return measure.is_risk_answer(answers[measure.risk_item - 1])
+
+
+def risk_answer(measure: Measure, answers: Sequence[AnswerValue]) -> int | None:
+    """The answer given to the measure's risk item (PHQ-9 item 9), or None."""
+    if measure.risk_item is None or len(answers) < measure.risk_item:
+        return None
     answer = answers[measure.risk_item - 1]
-    return isinstance(answer, int) and answer >= 1
+    return answer if isinstance(answer, int) and not isinstance(answer, bool) else None

@@ -6,7 +6,8 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from caseload.policy import SIGNED_IN, Role, policy
+from caseload.domain.codes import Role
+from caseload.policy import SIGNED_IN, policy
 
 bp = Blueprint("main", __name__)
 

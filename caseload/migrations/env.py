@@ -18,8 +18,9 @@ target_metadata = migrate.db.metadata
 def run_migrations_offline() -> None:
     """Emit SQL to standard output instead of running it."""
     url = str(migrate.db.engine.url.render_as_string(hide_password=False))
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
-                      **migrate.configure_args)
+    context.configure(
+        url=url, target_metadata=target_metadata, literal_binds=True, **migrate.configure_args
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -35,9 +36,24 @@ def run_migrations_online() -> None:
     conf_args = dict(migrate.configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty)
     with migrate.db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild a table by copy, drop and rename; with foreign keys
+            # on, dropping a table others reference fails. SQLite only honours this pragma
+            # outside a transaction, so it is set on the raw connection before one begins,
+            # and the references are checked before the migration commits.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
 
 
 if context.is_offline_mode():

@@ -1,23 +1,33 @@
 """Typed SQLAlchemy models. Import from here: ``from caseload.models import User``."""
 
-from caseload.models.audit import AuditEvent
+from caseload.models.audit import AuditEvent, AuditEventClient
 from caseload.models.clients import Client, ConsentRecord
-from caseload.models.contacts import Contact, EntryStatus
-from caseload.models.episodes import Episode, EpisodeSummary, ExpectedCurveCache
-from caseload.models.notes import ReflectiveNote
+from caseload.models.contacts import Contact
+from caseload.models.episodes import (
+    Episode,
+    EpisodeComplexityFactor,
+    EpisodeSummary,
+    ExpectedCurveCache,
+)
+from caseload.models.notes import NoteTheme, ReflectiveNote
+from caseload.models.scores import ContactScore, EpisodeMeasureSummary
 from caseload.models.security import AuthFailure, UserSession
 from caseload.models.users import Team, User
 
 __all__ = [
     "AuditEvent",
+    "AuditEventClient",
     "AuthFailure",
     "Client",
     "ConsentRecord",
     "Contact",
-    "EntryStatus",
+    "ContactScore",
     "Episode",
+    "EpisodeComplexityFactor",
+    "EpisodeMeasureSummary",
     "EpisodeSummary",
     "ExpectedCurveCache",
+    "NoteTheme",
     "ReflectiveNote",
     "Team",
     "User",

@@ -1,12 +1,12 @@
-"""The append-only audit trail (DESIGN.md section 7)."""
+"""The append-only audit trail (docs/design.md section 7)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, String, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from caseload.db import UTCDateTime, utcnow
 from caseload.extensions import db
@@ -32,10 +32,36 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     request_id: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
+    #: Every client the event concerns, the one it opened or all that a list showed.
+    clients: Mapped[list[AuditEventClient]] = relationship(
+        back_populates="event",
+        cascade="save-update, merge",
+        passive_deletes="all",
+        lazy="raise_on_sql",
+    )
+
+
+class AuditEventClient(db.Model):  # type: ignore[name-defined]
+    """One client an audit event concerns, so that "who saw client X, opened or in a
+    list" is one indexed query. Append-only, like the event it belongs to."""
+
+    __tablename__ = "audit_event_clients"
+    __table_args__ = (Index("ix_audit_event_clients_client_id_at", "client_id", "at"),)
+
+    audit_event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id"), primary_key=True)
+    #: No foreign key, like ``AuditEvent.client_id``: the trail outlives any record.
+    client_id: Mapped[int] = mapped_column(primary_key=True)
+    #: The event's time, copied so the index answers "who saw X, when" on its own.
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    event: Mapped[AuditEvent] = relationship(back_populates="clients")
+
 
 @event.listens_for(Session, "before_flush")
 def _refuse_audit_changes(session: Session, _ctx: Any, _instances: Any) -> None:
     """The ORM never updates or deletes an audit row; the database triggers back this up."""
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+        if isinstance(obj, AuditEvent | AuditEventClient) and (
+            obj in session.deleted or session.is_modified(obj)
+        ):
             raise PermissionError("the audit trail is append-only")

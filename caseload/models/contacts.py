@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, Text
+from sqlalchemy import ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseload.db import IntEnumType, UTCDateTime, enum_column, utcnow
@@ -14,30 +12,15 @@ from caseload.domain.codes import (
     AttendanceCode,
     ContactMode,
     ContactType,
+    EntryStatus,
     Intervention,
     NotCollectedReason,
     RiskLevel,
 )
 from caseload.extensions import db
 from caseload.models.episodes import Episode
+from caseload.models.scores import ContactScore
 from caseload.models.users import User
-
-
-class EntryStatus(StrEnum):
-    """Whether a clinical entry is in force. Entries are never edited or deleted."""
-
-    CURRENT = "current"
-    SUPERSEDED = "superseded"
-    ENTERED_IN_ERROR = "entered_in_error"
-
-    @property
-    def label(self) -> str:
-        """Human label."""
-        return {
-            EntryStatus.CURRENT: "Current",
-            EntryStatus.SUPERSEDED: "Corrected",
-            EntryStatus.ENTERED_IN_ERROR: "Entered in error",
-        }[self]
 
 
 class Contact(db.Model):  # type: ignore[name-defined]
@@ -61,24 +44,12 @@ class Contact(db.Model):  # type: ignore[name-defined]
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
     intervention: Mapped[Intervention | None] = mapped_column(enum_column(Intervention))
     note: Mapped[str] = mapped_column(Text, default="")
-    #: Item-by-item answers as given (None for an unanswered item; "n/a" for WSAS work).
-    phq9_answers: Mapped[list[Any] | None] = mapped_column(JSON)
-    phq9_total: Mapped[int | None] = mapped_column(Integer)
-    #: PHQ-9 item 9 (thoughts of self-harm); 1 or more is always a risk signal.
-    phq9_item9: Mapped[int | None] = mapped_column(Integer)
-    phq9_difficulty: Mapped[int | None] = mapped_column(Integer)
-    gad7_answers: Mapped[list[Any] | None] = mapped_column(JSON)
-    gad7_total: Mapped[int | None] = mapped_column(Integer)
-    wsas_answers: Mapped[list[Any] | None] = mapped_column(JSON)
-    wsas_total: Mapped[int | None] = mapped_column(Integer)
-    not_collected_reason: Mapped[NotCollectedReason | None] = mapped_column(
-        enum_column(NotCollectedReason)
-    )
     risk_level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel))
     risk_factors: Mapped[str] = mapped_column(Text, default="")
     risk_action: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[EntryStatus] = mapped_column(enum_column(EntryStatus),
-                                                default=EntryStatus.CURRENT, index=True)
+    status: Mapped[EntryStatus] = mapped_column(
+        enum_column(EntryStatus), default=EntryStatus.CURRENT, index=True
+    )
     #: The contact this one corrects.
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     #: Why it was corrected or marked entered in error.
@@ -93,6 +64,25 @@ class Contact(db.Model):  # type: ignore[name-defined]
     episode: Mapped[Episode] = relationship(back_populates="contacts")
     created_by: Mapped[User] = relationship()
     supersedes: Mapped[Contact | None] = relationship(remote_side=[id])
+    scores: Mapped[list[ContactScore]] = relationship(
+        back_populates="contact",
+        order_by="ContactScore.measure_id",
+        cascade="all, delete-orphan",
+    )
+
+    def score(self, measure_id: str) -> ContactScore | None:
+        """This contact's questionnaire of a measure, or None when it was not asked."""
+        return next((s for s in self.scores if s.measure_id == measure_id), None)
+
+    @property
+    def not_collected_reason(self) -> NotCollectedReason | None:
+        """Why questionnaires were not collected at this contact, if the worker said."""
+        return next((s.not_collected_reason for s in self.scores if s.not_collected_reason), None)
+
+    def total(self, measure_id: str) -> int | None:
+        """The measure's total at this contact (None when not asked or incomplete)."""
+        found = self.score(measure_id)
+        return None if found is None else found.total
 
     @property
     def in_force(self) -> bool:

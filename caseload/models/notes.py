@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caseload.db import UTCDateTime, utcnow
+from caseload.db import UTCDateTime, enum_column, utcnow
 from caseload.domain.codes import ReflectiveTheme
 from caseload.extensions import db
 from caseload.models.episodes import Episode
@@ -26,7 +26,6 @@ class ReflectiveNote(db.Model):  # type: ignore[name-defined]
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     written_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     text: Mapped[str] = mapped_column(Text)
-    themes_raw: Mapped[list[str]] = mapped_column("themes", JSON, default=list)
     episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"), index=True)
     #: "How manageable does my caseload feel", 1 (not at all) to 5 (very).
     manageability: Mapped[int | None] = mapped_column(Integer)
@@ -36,8 +35,28 @@ class ReflectiveNote(db.Model):  # type: ignore[name-defined]
 
     author: Mapped[User] = relationship()
     episode: Mapped[Episode | None] = relationship()
+    theme_rows: Mapped[list[NoteTheme]] = relationship(
+        back_populates="note", cascade="all, delete-orphan", order_by="NoteTheme.theme"
+    )
 
     @property
     def themes(self) -> tuple[ReflectiveTheme, ...]:
-        """The note's themes as enums."""
-        return tuple(ReflectiveTheme(v) for v in self.themes_raw or [])
+        """The note's themes, in a stable order."""
+        return tuple(sorted(row.theme for row in self.theme_rows))
+
+    @themes.setter
+    def themes(self, themes: tuple[ReflectiveTheme, ...]) -> None:
+        self.theme_rows = [NoteTheme(theme=t) for t in sorted(set(themes))]
+
+
+class NoteTheme(db.Model):  # type: ignore[name-defined]
+    """One theme a reflective note is tagged with (the study's domains)."""
+
+    __tablename__ = "note_themes"
+
+    note_id: Mapped[int] = mapped_column(ForeignKey("reflective_notes.id"), primary_key=True)
+    theme: Mapped[ReflectiveTheme] = mapped_column(
+        enum_column(ReflectiveTheme), primary_key=True, index=True
+    )
+
+    note: Mapped[ReflectiveNote] = relationship(back_populates="theme_rows")

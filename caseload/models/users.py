@@ -8,8 +8,8 @@ from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseload.db import UTCDateTime, utcnow
+from caseload.domain.codes import Role
 from caseload.extensions import db
-from caseload.policy import Role
 
 
 class Team(db.Model):  # type: ignore[name-defined]
@@ -41,9 +41,7 @@ class User(db.Model):  # type: ignore[name-defined]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Demo accounts are public by nature; production refuses to start while any exists.
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
-    team_id: Mapped[int | None] = mapped_column(
-        ForeignKey("teams.id", use_alter=True), index=True
-    )
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", use_alter=True), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     totp_secret: Mapped[str | None] = mapped_column(String(64))

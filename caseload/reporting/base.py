@@ -1,6 +1,6 @@
 """The one consent-filtered base that every central-reporting query starts from.
 
-DESIGN.md section 3: without consent a record is fully usable for the client's
+docs/design.md section 3: without consent a record is fully usable for the client's
 care and invisible to central reporting (dashboards, the findings view,
 exports and anything derived from them, including reflective notes linked to
 that client). Consent is read at query time, so a withdrawal takes effect on

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 
 from caseload.db import utcnow
 from caseload.extensions import db
 from caseload.models import AuthFailure, User, UserSession
-from caseload.services.audit import client_ip, record_event
+from caseload.services.audit import client_ip, record_event, record_event_now, write_independently
 from caseload.services.passwords import burn_verification_time, verify_password
 
 TOTP_ISSUER = "caseload"
@@ -45,17 +45,23 @@ def is_throttled(username: str) -> bool:
     ip = client_ip()
     by_ip = 0
     if ip is not None:
-        by_ip = db.session.scalar(
-            select(func.count(AuthFailure.id)).where(AuthFailure.ip == ip, AuthFailure.at >= since)
-        ) or 0
+        by_ip = (
+            db.session.scalar(
+                select(func.count(AuthFailure.id)).where(
+                    AuthFailure.ip == ip, AuthFailure.at >= since
+                )
+            )
+            or 0
+        )
     return (by_name or 0) >= limit or (by_ip or 0) >= limit * 5
 
 
 def record_failure(username: str, *, reason: str) -> None:
-    """Count a failed password or code and audit it."""
+    """Count a failed password or code and audit it, on a transaction of its own: the
+    count and the event stand whatever becomes of the request."""
     name = normalise_username(username)[:64]
-    db.session.add(AuthFailure(username=name, ip=client_ip()))
-    record_event("login.failure", actor_username=name, detail={"reason": reason})
+    write_independently(insert(AuthFailure).values(username=name, ip=client_ip(), at=utcnow()))
+    record_event_now("login.failure", actor_username=name, detail={"reason": reason})
 
 
 def clear_failures(username: str) -> None:
@@ -176,7 +182,12 @@ TOUCH_INTERVAL = timedelta(seconds=60)
 
 
 def load_session_user(session_id: str) -> User | None:
-    """The user of a live session, ending it if idle or past its absolute limit."""
+    """The user of a live session, ending it if idle or past its absolute limit.
+
+    Both the ending and the note of activity are written on a transaction of their
+    own (``write_independently``), not in the request's: they stand whatever becomes
+    of the request, and a read-only request stays a read.
+    """
     session = db.session.get(UserSession, session_id)
     if session is None or session.ended_at is not None:
         return None
@@ -190,13 +201,16 @@ def load_session_user(session_id: str) -> User | None:
     elif now - session.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
         reason = "idle"
     if reason is not None:
-        session.ended_at = now
-        session.end_reason = reason
-        db.session.commit()
+        write_independently(
+            update(UserSession)
+            .where(UserSession.id == session.id, UserSession.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason)
+        )
         return None
     if now - session.last_seen_at > TOUCH_INTERVAL:
-        session.last_seen_at = now
-        db.session.commit()
+        write_independently(
+            update(UserSession).where(UserSession.id == session.id).values(last_seen_at=now)
+        )
     user = session.user
     user.auth_session_id = session.id
     return user

@@ -68,8 +68,13 @@ class Referral:
 
 
 #: Column widths of the free-text fields, so a long entry is a message, not a database error.
-MAX_LENGTHS = {"name": 120, "phone": 30, "gp_practice": 120,
-               "referrer_expectation": 40, "presenting_problem": 60}
+MAX_LENGTHS = {
+    "name": 120,
+    "phone": 30,
+    "gp_practice": 120,
+    "referrer_expectation": 40,
+    "presenting_problem": 60,
+}
 
 
 def _too_long(errors: dict[str, str], record: object, *fields: str) -> None:
@@ -139,8 +144,9 @@ def register_client(
     )
     db.session.add(client)
     db.session.add(
-        ConsentRecord(client=client, consented=consented, recorded_by=actor,
-                      note=consent_note.strip())
+        ConsentRecord(
+            client=client, consented=consented, recorded_by=actor, note=consent_note.strip()
+        )
     )
     episode = Episode(
         client=client,
@@ -150,14 +156,19 @@ def register_client(
         referrer_expectation=referral.referrer_expectation.strip(),
         presenting_problem=referral.presenting_problem.strip(),
         step=referral.step,
-        complexity_factors_raw=sorted(f.value for f in referral.complexity_factors),
+        complexity_factors=frozenset(referral.complexity_factors),
         complexity_note=referral.complexity_note.strip(),
     )
     db.session.add(episode)
     db.session.add(EpisodeSummary(episode=episode))
     db.session.flush()
-    record_event("client.create", actor=actor, object_type="episode", object_id=episode.id,
-                 client_id=client.id)
+    record_event(
+        "client.create",
+        actor=actor,
+        object_type="episode",
+        object_id=episode.id,
+        client_id=client.id,
+    )
     return episode
 
 
@@ -168,11 +179,16 @@ def set_consent(actor: User, client: Client, *, consented: bool, note: str) -> C
             "Say what the client said, in a few words.",
             field_errors={"consent_note": "Say what the client said, in a few words."},
         )
-    record = ConsentRecord(client=client, consented=consented, recorded_by=actor,
-                           note=note.strip())
+    record = ConsentRecord(client=client, consented=consented, recorded_by=actor, note=note.strip())
     db.session.add(record)
     client.consent_central_reporting = consented
     db.session.flush()
-    record_event("consent.change", actor=actor, object_type="client", object_id=client.id,
-                 client_id=client.id, detail={"consented": consented})
+    record_event(
+        "consent.change",
+        actor=actor,
+        object_type="client",
+        object_id=client.id,
+        client_id=client.id,
+        detail={"consented": consented},
+    )
     return record

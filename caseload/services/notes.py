@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from caseload.domain.codes import ReflectiveTheme
 from caseload.extensions import db
 from caseload.models import Client, Episode, ReflectiveNote, User
+from caseload.policy import changeable_episodes, visible_notes
 from caseload.services import ServiceError
 from caseload.services.audit import record_event
 from caseload.services.episodes import active_caseload_count
@@ -30,7 +31,7 @@ def write_note(
 ) -> ReflectiveNote:
     """Save a reflective note, recording the author's caseload at the time."""
     errors: dict[str, str] = {}
-    chosen = sorted({t.value for t in themes})
+    chosen = tuple(sorted(set(themes)))
     text = text.strip()
     if not text:
         errors["text"] = "Write your reflection."
@@ -43,7 +44,7 @@ def write_note(
     episode = None
     if episode_id is not None:
         episode = db.session.scalar(
-            select(Episode).where(Episode.id == episode_id, Episode.worker_id == author.id)
+            select(Episode).where(Episode.id == episode_id, changeable_episodes(author))
         )
         if episode is None:
             errors["episode_id"] = "Choose one of your own cases, or none."
@@ -52,7 +53,7 @@ def write_note(
     note = ReflectiveNote(
         author=author,
         text=text.strip(),
-        themes_raw=chosen,
+        themes=chosen,
         episode=episode,
         manageability=manageability,
         shared_with_supervisor=shared_with_supervisor,
@@ -60,24 +61,37 @@ def write_note(
     )
     db.session.add(note)
     db.session.flush()
-    record_event("note.create", actor=author, object_type="note", object_id=note.id,
-                 client_id=episode.client_id if episode else None)
+    record_event(
+        "note.create",
+        actor=author,
+        object_type="note",
+        object_id=note.id,
+        client_id=episode.client_id if episode else None,
+    )
     return note
 
 
-def notes_by(author: User) -> list[ReflectiveNote]:
-    """The author's own notes, newest first, with their linked cases (one query)."""
+def notes_by(asker: User, *, author: User) -> list[ReflectiveNote]:
+    """The author's notes that the asker may read, newest first, with their linked cases
+    (a worker reads all their own; a supervisor only those shared with them)."""
     notes = list(
         db.session.scalars(
             select(ReflectiveNote)
-            .options(joinedload(ReflectiveNote.episode).joinedload(Episode.client))
-            .where(ReflectiveNote.author_id == author.id)
+            .options(
+                joinedload(ReflectiveNote.episode).joinedload(Episode.client),
+                selectinload(ReflectiveNote.theme_rows),
+            )
+            .where(ReflectiveNote.author_id == author.id, visible_notes(asker))
             .order_by(ReflectiveNote.written_at.desc(), ReflectiveNote.id.desc())
         )
     )
-    record_event("notes.view", actor=author, object_type="user", object_id=author.id,
-                 detail={"linked_clients": sorted({n.episode.client_id for n in notes
-                                                   if n.episode is not None})})
+    record_event(
+        "notes.view",
+        actor=asker,
+        object_type="user",
+        object_id=author.id,
+        client_ids=[n.episode.client_id for n in notes if n.episode is not None],
+    )
     return notes
 
 
@@ -86,15 +100,25 @@ def linkable_episodes(author: User, *, today: date) -> list[tuple[int, str]]:
     discharged in the last 90 days (endings are worth reflecting on too)."""
     since = today - RECENT_DISCHARGE
     rows = db.session.execute(
-        select(Episode.id, Client.name, Client.service_ref, Episode.discharged_on)
+        select(
+            Episode.id, Client.name, Client.service_ref, Episode.discharged_on, Episode.client_id
+        )
         .join(Client, Client.id == Episode.client_id)
         .where(
-            Episode.worker_id == author.id,
+            changeable_episodes(author),
             or_(Episode.discharged_on.is_(None), Episode.discharged_on >= since),
         )
         .order_by(Episode.discharged_on.is_not(None), Client.name)
+    ).all()
+    record_event(
+        "episodes.list",
+        actor=author,
+        object_type="user",
+        object_id=author.id,
+        client_ids=[row.client_id for row in rows],
+        detail={"for": "note"},
     )
     return [
         (episode_id, f"{name} ({ref}){', discharged' if discharged else ''}")
-        for episode_id, name, ref, discharged in rows
+        for episode_id, name, ref, discharged, _client in rows
     ]

@@ -1,4 +1,4 @@
-"""Passphrase rules and hashing (DESIGN.md section 7).
+"""Passphrase rules and hashing (docs/design.md section 7).
 
 Long passphrases, no composition rules, common and guessable passwords refused
 using zxcvbn's bundled frequency lists, argon2id hashing.

@@ -6,9 +6,9 @@ import re
 
 from sqlalchemy import func, select
 
+from caseload.domain.codes import Role
 from caseload.extensions import db
 from caseload.models import Team, User
-from caseload.policy import Role
 from caseload.services import ServiceError
 from caseload.services.audit import record_event
 from caseload.services.auth import end_all_sessions, normalise_username
@@ -68,9 +68,7 @@ def create_user(
     )
     db.session.add(user)
     if team_name:
-        team = get_or_create_team(
-            team_name, supervisor=user if role is Role.SUPERVISOR else None
-        )
+        team = get_or_create_team(team_name, supervisor=user if role is Role.SUPERVISOR else None)
         if role is Role.WORKER:
             user.team = team
     db.session.flush()

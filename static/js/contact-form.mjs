@@ -12,9 +12,12 @@
 //   <div id="risk-assessment" data-risk-section> ... <p data-risk-prompt></p> ... </div>
 
 const NOT_APPLICABLE = "na";
-const RISK_ITEM = "phq9-9";
+// The risk item comes from the measure definitions: the questionnaire whose fieldset
+// carries data-risk-item (PHQ-9 item 9), with the lowest answer that signals risk.
 const RISK_CLASS = "app-risk--required";
-const RISK_PROMPT = "PHQ-9 item 9 was answered: complete the risk assessment before saving.";
+let RISK_ITEM = null;
+let RISK_FROM = 1;
+let RISK_PROMPT = "";
 
 function parseBands(fieldset) {
   try {
@@ -84,7 +87,7 @@ function updateRisk(form, section, originalPrompt) {
   }
   const prompt = section.querySelector("[data-risk-prompt]");
   const score = Number.parseInt(value, 10);
-  if (Number.isInteger(score) && score >= 1) {
+  if (Number.isInteger(score) && score >= RISK_FROM) {
     section.classList.add(RISK_CLASS);
     section.removeAttribute("hidden");
     if (prompt) {
@@ -110,7 +113,14 @@ function enhance() {
     fieldset.addEventListener("change", () => updateTotal(fieldset));
   });
 
-  if (section) {
+  const riskFieldset = document.querySelector("fieldset.app-questionnaire[data-risk-item]");
+  if (riskFieldset) {
+    RISK_ITEM = `${riskFieldset.dataset.measure}-${riskFieldset.dataset.riskItem}`;
+    RISK_FROM = Number.parseInt(riskFieldset.dataset.riskFrom, 10) || 1;
+    RISK_PROMPT = riskFieldset.dataset.riskPrompt || "";
+  }
+
+  if (section && RISK_ITEM) {
     // A form re-shown after a server-side error may already have item 9 answered.
     updateRisk(document, section, originalPrompt);
     document.addEventListener("change", (event) => {

@@ -9,13 +9,12 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 
-from caseload.cases.formdata import today_in_london
 from caseload.db import utcnow
-from caseload.domain.codes import ComplexityFactor, ReferralSource, ReflectiveTheme
+from caseload.domain.codes import ComplexityFactor, ReferralSource, ReflectiveTheme, Role
 from caseload.extensions import db
-from caseload.policy import Role
 from caseload.services.clients import ClientDetails, Referral, register_client
 from caseload.services.notes import write_note
+from caseload.web import today_in_london
 from tests.browser.helpers import sign_in_page
 from tests.conftest import make_user
 from tests.web.helpers import add_contact
@@ -40,16 +39,26 @@ def test_worker_pages_have_no_wcag_violations(app: Flask, live_server: str, page
     episode = register_client(
         worker,
         details=ClientDetails(name="Sam Accessible", date_of_birth=today.replace(year=1980)),
-        referral=Referral(referral_date=today - timedelta(days=30),
-                          referral_source=ReferralSource.SELF,
-                          referrer_expectation="Counselling", presenting_problem="Depression",
-                          complexity_factors=frozenset({ComplexityFactor.HOUSING})),
-        consented=False, consent_note="", today=today,
+        referral=Referral(
+            referral_date=today - timedelta(days=30),
+            referral_source=ReferralSource.SELF,
+            referrer_expectation="Counselling",
+            presenting_problem="Depression",
+            complexity_factors=frozenset({ComplexityFactor.HOUSING}),
+        ),
+        consented=False,
+        consent_note="",
+        today=today,
     )
     for days_ago in (3, 2):
         add_contact(worker, episode, at=utcnow() - timedelta(days=days_ago))
-    write_note(worker, text="Busy week.", themes=[ReflectiveTheme.DATA_COLLECTION],
-               episode_id=episode.id, manageability=3)
+    write_note(
+        worker,
+        text="Busy week.",
+        themes=[ReflectiveTheme.DATA_COLLECTION],
+        episode_id=episode.id,
+        manageability=3,
+    )
     episode_url = f"{live_server}/episodes/{episode.id}"
     db.session.commit()
     sign_in_page(page, live_server, worker)

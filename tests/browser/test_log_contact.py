@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from caseload.cases.formdata import today_in_london
-from caseload.domain.codes import ReferralSource
+from caseload.domain.codes import ReferralSource, Role
 from caseload.extensions import db
-from caseload.policy import Role
 from caseload.services.clients import ClientDetails, Referral, register_client
+from caseload.web import today_in_london
 from tests.browser.helpers import sign_in_page
 from tests.conftest import make_user
 
@@ -26,10 +25,15 @@ def test_log_contact_with_both_questionnaires_updates_the_chart(
     episode = register_client(
         worker,
         details=ClientDetails(name="Robin Example", date_of_birth=date(1985, 3, 1)),
-        referral=Referral(referral_date=today_in_london() - timedelta(days=14),
-                          referral_source=ReferralSource.GP,
-                          referrer_expectation="Counselling", presenting_problem="Depression"),
-        consented=True, consent_note="Agreed", today=today_in_london(),
+        referral=Referral(
+            referral_date=today_in_london() - timedelta(days=14),
+            referral_source=ReferralSource.GP,
+            referrer_expectation="Counselling",
+            presenting_problem="Depression",
+        ),
+        consented=True,
+        consent_note="Agreed",
+        today=today_in_london(),
     )
     episode_id = episode.id
     db.session.commit()
@@ -58,8 +62,9 @@ def test_log_contact_with_both_questionnaires_updates_the_chart(
     # Saving without the risk assessment is refused, and the answers are kept.
     assert page.locator(".nhsuk-error-summary").is_visible()
     assert page.locator("input[name='phq9-9'][value='1']").is_checked()
-    assert page.console_errors == ["Failed to load resource: the server responded with a "
-                                   "status of 400 (BAD REQUEST)"]  # the refused form itself
+    assert page.console_errors == [
+        "Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"
+    ]  # the refused form itself
     page.console_errors.clear()
     page.locator("input[name='risk_level'][value='low']").check()
     page.get_by_label("Action taken").fill("Safety plan reviewed; crisis numbers given.")

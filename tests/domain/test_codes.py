@@ -11,8 +11,10 @@ from caseload.domain import codes
 from caseload.domain.codes import (
     AttendanceCode,
     ContactType,
+    EntryStatus,
     EpisodeStatus,
     ReflectiveTheme,
+    Role,
     Severity,
 )
 from caseload.domain.flags import FlagKind
@@ -74,3 +76,23 @@ def test_severity_rank_puts_red_first() -> None:
 
 def test_episode_status_open() -> None:
     assert [s for s in EpisodeStatus if not s.is_open] == [EpisodeStatus.DISCHARGED]
+
+
+def test_roles_and_their_labels() -> None:
+    assert [r.value for r in Role] == ["worker", "supervisor", "lead", "admin"]
+    assert [r.label for r in Role] == [
+        "Practitioner",
+        "Supervisor",
+        "Service lead",
+        "Administrator",
+    ]
+
+
+def test_entry_statuses_and_their_labels() -> None:
+    assert [s.value for s in EntryStatus] == ["current", "superseded", "entered_in_error"]
+    assert [s.label for s in EntryStatus] == ["Current", "Corrected", "Entered in error"]
+
+
+def test_role_and_entry_status_live_in_the_domain_vocabulary() -> None:
+    assert Role in ENUMS
+    assert EntryStatus in ENUMS

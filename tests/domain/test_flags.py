@@ -10,7 +10,7 @@ import pytest
 
 from caseload.domain.codes import ComplexityFactor, RiskLevel, Severity
 from caseload.domain.curves import build_expected_curves
-from caseload.domain.episodes import EpisodeSummaryFacts
+from caseload.domain.episodes import EpisodeSummaryFacts, MeasureSeries
 from caseload.domain.flags import (
     EpisodeFacts,
     Flag,
@@ -20,6 +20,7 @@ from caseload.domain.flags import (
     deterioration_flag,
     disengaging_flag,
     episode_flags,
+    has_open_risk,
     long_treatment_flag,
     missing_measures_flag,
     not_on_track_flag,
@@ -34,23 +35,49 @@ TODAY = date(2026, 11, 10)
 LAST_SEEN = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
 
 
+def summary(**fields: Any) -> EpisodeSummaryFacts:
+    """A summary from keyword scores, as the flags read it.
+
+    ``first_phq9``, ``last_phq9``, ``latest_phq9`` and ``phq9_series`` (and the
+    same for GAD-7) build that measure's MeasureSeries (first and last default
+    from the series, latest to the last score or else the first); ``item9`` and
+    ``item9_at`` are the latest PHQ-9 item 9 answer; any other keyword is an
+    EpisodeSummaryFacts field.
+    """
+    measures: list[MeasureSeries] = []
+    for measure_id in sorted((PHQ9, GAD7)):
+        totals = tuple(fields.pop(f"{measure_id}_series", ()))
+        first = fields.pop(f"first_{measure_id}", totals[0] if totals else None)
+        last = fields.pop(f"last_{measure_id}", totals[-1] if len(totals) > 1 else None)
+        latest = fields.pop(f"latest_{measure_id}", first if last is None else last)
+        if (first, last, latest, totals) != (None, None, None, ()):
+            measures.append(
+                MeasureSeries(measure_id, first=first, last=last, latest=latest, totals=totals)
+            )
+    item9 = fields.pop("item9", None)
+    return EpisodeSummaryFacts(
+        measures=tuple(measures),
+        latest_risk_answer=item9,
+        latest_risk_answer_measure=None if item9 is None else PHQ9,
+        latest_risk_answer_at=fields.pop("item9_at", None),
+        **fields,
+    )
+
+
 def facts(**summary_fields: Any) -> EpisodeFacts:
     """An open step-2 episode, seen a week ago, reviewed yesterday, with no concerns."""
-    summary = replace(
-        EpisodeSummaryFacts(
-            first_phq9=12,
-            latest_phq9=12,
-            first_gad7=10,
-            latest_gad7=10,
-            attended_contacts=1,
-            treatment_contacts=1,
-            first_contact_at=LAST_SEEN,
-            last_attended_at=LAST_SEEN,
-        ),
-        **summary_fields,
-    )
+    defaults: dict[str, Any] = {
+        "attended_contacts": 1,
+        "treatment_contacts": 1,
+        "first_contact_at": LAST_SEEN,
+        "last_attended_at": LAST_SEEN,
+    }
+    if "phq9_series" not in summary_fields:
+        defaults["first_phq9"] = 12
+    if "gad7_series" not in summary_fields:
+        defaults["first_gad7"] = 10
     return EpisodeFacts(
-        summary=summary,
+        summary=summary(**{**defaults, **summary_fields}),
         step=2,
         complexity_factors=frozenset(),
         is_open=True,
@@ -62,6 +89,13 @@ def facts(**summary_fields: Any) -> EpisodeFacts:
 
 def test_quiet_episode_has_no_flags() -> None:
     assert episode_flags(facts()) == ()
+
+
+def test_summary_helper_builds_measure_series() -> None:
+    s = facts().summary
+    assert (s.first(PHQ9), s.last(PHQ9), s.latest(PHQ9)) == (12, None, 12)
+    assert (s.first(GAD7), s.last(GAD7), s.latest(GAD7)) == (10, None, 10)
+    assert s.latest_risk_answer is None
 
 
 # Risk ---------------------------------------------------------------------------------
@@ -81,22 +115,57 @@ def test_quiet_episode_has_no_flags() -> None:
     ],
 )
 def test_risk_flag(item9: int | None, level: RiskLevel | None, fires: bool) -> None:
-    flag = risk_flag(
-        facts(
-            latest_item9=item9,
-            latest_item9_at=LAST_SEEN,
-            latest_risk_level=level,
-            latest_risk_at=LAST_SEEN,
-        )
-    )
+    f = facts(item9=item9, item9_at=LAST_SEEN, latest_risk_level=level, latest_risk_at=LAST_SEEN)
+    flag = risk_flag(f)
     assert (flag is not None) is fires
+    assert has_open_risk(f.summary) is fires
     if flag is not None:
         assert flag.severity is Severity.RED
         assert flag.kind is FlagKind.RISK
 
 
+@pytest.mark.parametrize(
+    ("item9", "level", "open_risk"),
+    [
+        (None, None, False),
+        (0, None, False),
+        (1, None, True),
+        (2, RiskLevel.NONE, True),
+        (0, RiskLevel.LOW, False),
+        (None, RiskLevel.LOW, False),
+        (None, RiskLevel.MODERATE, True),
+        (0, RiskLevel.HIGH, True),
+    ],
+)
+def test_has_open_risk(item9: int | None, level: RiskLevel | None, open_risk: bool) -> None:
+    s = summary(item9=item9, item9_at=LAST_SEEN, latest_risk_level=level, latest_risk_at=LAST_SEEN)
+    assert has_open_risk(s) is open_risk
+    assert has_open_risk(s) is (risk_flag(replace(facts(), summary=s)) is not None)
+
+
+def test_risk_answer_without_its_measure_is_no_signal() -> None:
+    # A risk answer that names no measure cannot be judged against a risk rule.
+    s = replace(summary(), latest_risk_answer=3, latest_risk_answer_at=LAST_SEEN)
+    assert not has_open_risk(s)
+    assert risk_flag(replace(facts(), summary=s)) is None
+
+
+def test_risk_evidence_names_the_measure_item_answer_and_date() -> None:
+    flag = risk_flag(
+        facts(
+            item9=2,
+            item9_at=LAST_SEEN,
+            latest_risk_level=RiskLevel.HIGH,
+            latest_risk_at=datetime(2026, 11, 9, 9, 0, tzinfo=UTC),
+        )
+    )
+    assert flag is not None
+    assert flag.evidence == "phq9.item9=2@2026-11-03;risk=high@2026-11-09"
+    assert flag.key.startswith("risk:")
+
+
 def test_risk_sentence_reads_aloud() -> None:
-    flag = risk_flag(facts(latest_item9=2, latest_item9_at=LAST_SEEN))
+    flag = risk_flag(facts(item9=2, item9_at=LAST_SEEN))
     assert flag is not None
     assert flag.sentence == (
         "PHQ-9 item 9 scored 2 at the last contact on 3 Nov 2026: "
@@ -108,8 +177,8 @@ def test_risk_sentence_for_older_contact_and_rating() -> None:
     earlier = datetime(2026, 10, 27, 9, 0, tzinfo=UTC)
     flag = risk_flag(
         facts(
-            latest_item9=1,
-            latest_item9_at=earlier,
+            item9=1,
+            item9_at=earlier,
             latest_risk_level=RiskLevel.HIGH,
             latest_risk_at=LAST_SEEN,
         )
@@ -122,8 +191,8 @@ def test_risk_sentence_for_older_contact_and_rating() -> None:
 
 
 def test_new_evidence_changes_the_risk_key() -> None:
-    first = risk_flag(facts(latest_item9=1, latest_item9_at=LAST_SEEN))
-    later = risk_flag(facts(latest_item9=1, latest_item9_at=datetime(2026, 11, 9, tzinfo=UTC)))
+    first = risk_flag(facts(item9=1, item9_at=LAST_SEEN))
+    later = risk_flag(facts(item9=1, item9_at=datetime(2026, 11, 9, tzinfo=UTC)))
     assert first is not None
     assert later is not None
     assert first.key != later.key
@@ -185,7 +254,7 @@ def test_deterioration(
 
 
 def _series_facts(phq9: tuple[int, ...], gad7: tuple[int, ...], contacts: int) -> EpisodeFacts:
-    return replace(facts(treatment_contacts=contacts), phq9_series=phq9, gad7_series=gad7)
+    return facts(treatment_contacts=contacts, phq9_series=phq9, gad7_series=gad7)
 
 
 @pytest.mark.parametrize(
@@ -347,7 +416,7 @@ def test_never_reviewed_counts_from_referral() -> None:
 
 
 def test_red_flag_shortens_review_interval_in_episode_flags() -> None:
-    f = replace(facts(latest_item9=1, latest_item9_at=LAST_SEEN), last_review_on=date(2026, 11, 1))
+    f = replace(facts(item9=1, item9_at=LAST_SEEN), last_review_on=date(2026, 11, 1))
     kinds = [flag.kind for flag in episode_flags(f)]
     assert kinds == [FlagKind.RISK, FlagKind.REVIEW_OVERDUE]
     assert all(flag.severity is Severity.RED for flag in episode_flags(f))
@@ -359,8 +428,8 @@ def test_red_flag_shortens_review_interval_in_episode_flags() -> None:
 def test_episode_flags_sorted_most_severe_first() -> None:
     f = replace(
         facts(
-            latest_item9=1,
-            latest_item9_at=LAST_SEEN,
+            item9=1,
+            item9_at=LAST_SEEN,
             attended_missing_measures=1,
             treatment_contacts=9,
         ),
@@ -379,15 +448,15 @@ def test_episode_flags_sorted_most_severe_first() -> None:
 
 
 def test_closed_episode_has_no_flags() -> None:
-    f = replace(facts(latest_item9=3, consecutive_dnas=4), is_open=False, last_review_on=None)
+    f = replace(facts(item9=3, consecutive_dnas=4), is_open=False, last_review_on=None)
     assert episode_flags(f) == ()
 
 
 def test_every_flag_sentence_is_one_plain_sentence() -> None:
     f = replace(
         facts(
-            latest_item9=1,
-            latest_item9_at=LAST_SEEN,
+            item9=1,
+            item9_at=LAST_SEEN,
             first_phq9=22,
             last_phq9=None,
             attended_missing_measures=1,

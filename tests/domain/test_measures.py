@@ -15,10 +15,13 @@ from caseload.domain.measures import (
     WSAS,
     Measure,
     all_measures,
+    contact_form_measures,
+    every_contact_measures,
     get_measure,
     load_measures,
+    measure_from_dict,
 )
-from caseload.domain.outcomes import OUTCOME_THRESHOLDS
+from caseload.domain.outcomes import OUTCOME_THRESHOLDS, OutcomeThresholds
 
 FREQUENCY = ["Not at all", "Several days", "More than half the days", "Nearly every day"]
 
@@ -104,6 +107,94 @@ def test_outcome_thresholds_match_definitions() -> None:
     assert OUTCOME_THRESHOLDS.gad7_caseness == gad7.caseness_cutoff
     assert OUTCOME_THRESHOLDS.phq9_reliable_change == phq9.reliable_change
     assert OUTCOME_THRESHOLDS.gad7_reliable_change == gad7.reliable_change
+    fresh = OutcomeThresholds()
+    assert (fresh.phq9_caseness, fresh.gad7_caseness) == (
+        phq9.caseness_cutoff,
+        gad7.caseness_cutoff,
+    )
+    assert (fresh.phq9_reliable_change, fresh.gad7_reliable_change) == (
+        phq9.reliable_change,
+        gad7.reliable_change,
+    )
+
+
+# Risk item, every-contact measures and the contact form -------------------------------
+
+
+def test_shipped_definitions_state_the_new_keys() -> None:
+    phq9, gad7, wsas = get_measure(PHQ9), get_measure(GAD7), get_measure(WSAS)
+    assert (phq9.risk_item, phq9.risk_item_signal_from) == (9, 1)
+    assert (gad7.risk_item, wsas.risk_item) == (None, None)
+    assert (phq9.every_contact, gad7.every_contact, wsas.every_contact) == (True, True, False)
+    assert (phq9.contact_form_order, gad7.contact_form_order, wsas.contact_form_order) == (
+        1,
+        2,
+        3,
+    )
+
+
+def test_every_contact_measures_are_phq9_and_gad7() -> None:
+    assert every_contact_measures() == ("phq9", "gad7")
+
+
+def test_contact_form_measures_in_form_order() -> None:
+    assert [m.id for m in contact_form_measures()] == ["phq9", "gad7", "wsas"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "signal"),
+    [(0, False), (1, True), (2, True), (3, True), (None, False), (True, False), ("1", False)],
+)
+def test_phq9_item9_risk_answer(answer: object, signal: bool) -> None:
+    assert get_measure(PHQ9).is_risk_answer(answer) is signal
+
+
+@pytest.mark.parametrize("measure_id", [GAD7, WSAS])
+@pytest.mark.parametrize("answer", [0, 1, 3, 8])
+def test_measure_without_risk_item_never_signals(measure_id: str, answer: int) -> None:
+    assert get_measure(measure_id).is_risk_answer(answer) is False
+
+
+def test_risk_rule_in_words() -> None:
+    assert get_measure(PHQ9).risk_rule == "PHQ-9 item 9 is 1 or more"
+    assert get_measure(GAD7).risk_rule is None
+    assert get_measure(WSAS).risk_rule is None
+
+
+def test_risk_item_and_threshold_are_data() -> None:
+    data = _definition()
+    data.update(id="risky", short_name="RISKY", risk_item=3, risk_item_signal_from=2)
+    measure = measure_from_dict(data)
+    assert measure.risk_rule == "RISKY item 3 is 2 or more"
+    assert [measure.is_risk_answer(a) for a in range(4)] == [False, False, True, True]
+
+
+@pytest.mark.parametrize("signal_from", [4, -1])
+def test_risk_signal_threshold_outside_the_item_range_is_rejected(signal_from: int) -> None:
+    data = json.loads((DEFAULT_DIRECTORY / "phq9.json").read_text("utf-8"))
+    data["risk_item_signal_from"] = signal_from
+    with pytest.raises(ValueError, match="risk"):
+        measure_from_dict(data)
+
+
+def test_risk_signal_threshold_zero_is_not_silently_changed() -> None:
+    data = json.loads((DEFAULT_DIRECTORY / "phq9.json").read_text("utf-8"))
+    data["risk_item_signal_from"] = 0
+    try:
+        measure = measure_from_dict(data)
+    except ValueError:
+        return
+    assert measure.risk_item_signal_from == 0
+
+
+def test_new_keys_default_when_absent() -> None:
+    data = _definition()
+    for key in ("every_contact", "contact_form_order", "risk_item_signal_from"):
+        data.pop(key, None)
+    measure = measure_from_dict(data)
+    assert measure.every_contact is False
+    assert measure.contact_form_order is None
+    assert measure.risk_item_signal_from == 1
 
 
 # Every band boundary: cut-off minus 1, cut-off, and maximum.
@@ -241,6 +332,9 @@ BAD_DEFINITIONS = {
         lambda d: d["items"][0].update(allows_not_applicable="yes"),
         "true or false",
     ),
+    "every_contact_not_bool": (lambda d: d.update(every_contact="yes"), "true or false"),
+    "form_order_not_int": (lambda d: d.update(contact_form_order="2"), "whole number"),
+    "signal_from_not_int": (lambda d: d.update(risk_item_signal_from=1.5), "whole number"),
 }
 
 

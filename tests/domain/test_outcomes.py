@@ -7,9 +7,17 @@ from typing import NamedTuple
 
 import pytest
 
+from caseload.domain.episodes import (
+    EpisodeSummaryFacts,
+    MeasureSeries,
+    episode_outcome_from_summary,
+)
+from caseload.domain.measures import GAD7, PHQ9, get_measure
 from caseload.domain.outcomes import (
+    OUTCOME_THRESHOLDS,
     EpisodeOutcome,
     OutcomeCategory,
+    OutcomeThresholds,
     ReliableChange,
     episode_outcome,
     is_hidden_wait,
@@ -144,6 +152,63 @@ def _outcome(w: Worked) -> EpisodeOutcome:
         treatment_contacts=w.contacts,
         ended=w.ended,
     )
+
+
+def summary(
+    *,
+    first_phq9: int | None,
+    last_phq9: int | None,
+    first_gad7: int | None,
+    last_gad7: int | None,
+    treatment_contacts: int,
+) -> EpisodeSummaryFacts:
+    """An episode summary from keyword scores (latest is the last score, or the first)."""
+    measures = tuple(
+        MeasureSeries(m, first=first, last=last, latest=first if last is None else last)
+        for m, first, last in ((GAD7, first_gad7, last_gad7), (PHQ9, first_phq9, last_phq9))
+        if first is not None or last is not None
+    )
+    return EpisodeSummaryFacts(measures=measures, treatment_contacts=treatment_contacts)
+
+
+@pytest.mark.parametrize("w", WORKED, ids=[w.name for w in WORKED])
+def test_worked_episode_from_its_summary(w: Worked) -> None:
+    s = summary(
+        first_phq9=w.first_phq9,
+        last_phq9=w.last_phq9,
+        first_gad7=w.first_gad7,
+        last_gad7=w.last_gad7,
+        treatment_contacts=w.contacts,
+    )
+    assert episode_outcome_from_summary(s, ended=w.ended) == _outcome(w)
+
+
+def test_default_thresholds_come_from_the_measure_definitions() -> None:
+    phq9, gad7 = get_measure(PHQ9), get_measure(GAD7)
+    for thresholds in (OutcomeThresholds(), OUTCOME_THRESHOLDS):
+        assert thresholds.phq9_caseness == phq9.caseness_cutoff == 10
+        assert thresholds.gad7_caseness == gad7.caseness_cutoff == 8
+        assert thresholds.phq9_reliable_change == phq9.reliable_change == 6
+        assert thresholds.gad7_reliable_change == gad7.reliable_change == 4
+        assert thresholds.min_treatment_contacts == 2
+
+
+def test_thresholds_can_still_be_given() -> None:
+    strict = OutcomeThresholds(phq9_caseness=12)
+    assert (strict.phq9_caseness, strict.gad7_caseness) == (12, 8)
+    o = episode_outcome(
+        first_phq9=11,
+        last_phq9=4,
+        first_gad7=5,
+        last_gad7=2,
+        treatment_contacts=3,
+        ended=True,
+        thresholds=strict,
+    )
+    assert not o.caseness_at_start
+    assert episode_outcome(
+        first_phq9=11, last_phq9=4, first_gad7=5, last_gad7=2, treatment_contacts=3, ended=True
+    ).caseness_at_start
 
 
 def test_table_is_large_and_unique() -> None:

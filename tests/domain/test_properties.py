@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from caseload.domain.codes import AttendanceCode, ContactType
 from caseload.domain.disclosure import disclose_count, disclose_rate
-from caseload.domain.measures import all_measures, get_measure
+from caseload.domain.episodes import (
+    ContactFacts,
+    attended_in_order,
+    episode_outcome_from_summary,
+    summarise_episode,
+)
+from caseload.domain.measures import GAD7, PHQ9, WSAS, all_measures, get_measure
 from caseload.domain.outcomes import EpisodeOutcome, episode_outcome, service_rates
-from caseload.domain.scoring import NOT_APPLICABLE, AnswerValue, score
+from caseload.domain.scoring import NOT_APPLICABLE, AnswerValue, risk_answer, score
 
 phq9_scores = st.none() | st.integers(min_value=0, max_value=27)
 gad7_scores = st.none() | st.integers(min_value=0, max_value=21)
@@ -112,3 +121,76 @@ def test_disclosed_rate_suppressed_with_its_counts(a: int, b: int) -> None:
     else:
         assert value is not None
         assert 0.0 <= value <= 1.0
+
+
+@given(answer_lists(), st.data())
+def test_risk_signal_is_the_risk_answer_judged_by_the_definition(
+    case: tuple[str, list[AnswerValue]], data: st.DataObject
+) -> None:
+    measure_id, answers = case
+    measure = get_measure(measure_id)
+    for index in data.draw(st.sets(st.integers(min_value=0, max_value=len(answers) - 1))):
+        answers[index] = None
+    answer = risk_answer(measure, answers)
+    assert score(measure, answers).risk_signal is measure.is_risk_answer(answer)
+    if measure.risk_item is None:
+        assert answer is None
+
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+MAXIMA = {PHQ9: 27, GAD7: 21, WSAS: 40}
+
+
+@st.composite
+def contact_lists(draw: st.DrawFn) -> list[ContactFacts]:
+    count = draw(st.integers(min_value=0, max_value=12))
+    contacts: list[ContactFacts] = []
+    for n in range(1, count + 1):
+        totals = {
+            m: draw(st.integers(min_value=0, max_value=top))
+            for m, top in MAXIMA.items()
+            if draw(st.booleans())
+        }
+        item9 = draw(st.none() | st.integers(min_value=0, max_value=3))
+        contacts.append(
+            ContactFacts(
+                contact_id=n,
+                occurred_at=START + timedelta(days=draw(st.integers(min_value=0, max_value=90))),
+                contact_type=draw(st.sampled_from(list(ContactType))),
+                attendance=draw(st.sampled_from(list(AttendanceCode))),
+                totals=totals,
+                risk_answers={} if item9 is None else {PHQ9: item9},
+            )
+        )
+    return contacts
+
+
+@given(contact_lists(), st.booleans())
+def test_summary_series_follow_the_first_last_rules(
+    contacts: list[ContactFacts], ended: bool
+) -> None:
+    s = summarise_episode(contacts)
+    attended = attended_in_order(contacts)
+    ids = [m.measure_id for m in s.measures]
+    assert ids == sorted({m for c in attended for m in c.totals})
+    for measure_id in MAXIMA:
+        scored = [c for c in attended if measure_id in c.totals]
+        series = s.series(measure_id)
+        assert series.totals == tuple(c.totals[measure_id] for c in scored)
+        if not scored:
+            assert (series.first, series.last, series.latest) == (None, None, None)
+            continue
+        assert series.first == scored[0].totals[measure_id]
+        assert series.latest == scored[-1].totals[measure_id]
+        assert series.last == (scored[-1].totals[measure_id] if len(scored) > 1 else None)
+        assert series.first_contact_id == scored[0].contact_id
+        assert series.last_contact_id == (scored[-1].contact_id if len(scored) > 1 else None)
+    with_risk = [c for c in attended if c.risk_answers]
+    expected = with_risk[-1].risk_answers[PHQ9] if with_risk else None
+    assert s.latest_risk_answer == expected
+    assert s.attended_contacts == len(attended)
+    assert s.attended_with_both_measures == sum(
+        1 for c in attended if PHQ9 in c.totals and GAD7 in c.totals
+    )
+    o = episode_outcome_from_summary(s, ended=ended)
+    assert o.paired == all(len(s.series(m).totals) > 1 for m in (PHQ9, GAD7))

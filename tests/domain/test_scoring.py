@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from caseload.domain.measures import GAD7, PHQ9, WSAS, get_measure
-from caseload.domain.scoring import NOT_APPLICABLE, score
+from caseload.domain.scoring import NOT_APPLICABLE, risk_answer, score
 
 
 def test_complete_phq9() -> None:
@@ -108,3 +108,39 @@ def test_not_applicable_only_on_wsas_work_item() -> None:
 def test_string_of_answers_rejected() -> None:
     with pytest.raises(ValueError, match="one per item"):
         score(get_measure(GAD7), "0000000")  # type: ignore[arg-type]
+
+
+# risk_answer -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("item9", [0, 1, 2, 3])
+def test_risk_answer_is_the_item9_answer(item9: int) -> None:
+    phq9 = get_measure(PHQ9)
+    answers = [1] * 8 + [item9]
+    assert risk_answer(phq9, answers) == item9
+    assert phq9.is_risk_answer(risk_answer(phq9, answers)) is score(phq9, answers).risk_signal
+
+
+def test_risk_answer_with_the_rest_unanswered() -> None:
+    assert risk_answer(get_measure(PHQ9), [None] * 8 + [2]) == 2
+
+
+def test_risk_answer_none_when_item9_unanswered() -> None:
+    assert risk_answer(get_measure(PHQ9), [3] * 8 + [None]) is None
+
+
+def test_risk_answer_none_when_too_few_answers() -> None:
+    assert risk_answer(get_measure(PHQ9), [3] * 8) is None
+    assert risk_answer(get_measure(PHQ9), []) is None
+
+
+@pytest.mark.parametrize(
+    ("measure_id", "answers"),
+    [(GAD7, [3] * 7), (WSAS, [8] * 5), (WSAS, [NOT_APPLICABLE, 1, 1, 1, 1])],
+)
+def test_no_risk_answer_without_a_risk_item(measure_id: str, answers: list[Any]) -> None:
+    assert risk_answer(get_measure(measure_id), answers) is None
+
+
+def test_risk_answer_rejects_a_bool() -> None:
+    assert risk_answer(get_measure(PHQ9), [0] * 8 + [True]) is None

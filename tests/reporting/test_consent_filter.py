@@ -28,11 +28,11 @@ START, END = TODAY - timedelta(days=365), TODAY
 
 #: (first PHQ-9, first GAD-7) -> (last PHQ-9, last GAD-7): a spread of outcomes.
 TRAJECTORIES = [
-    ((18, 15), (6, 5)),     # reliable recovery
-    ((14, 12), (9, 7)),     # recovered and reliably improved
-    ((12, 10), (13, 11)),   # no reliable change
-    ((8, 6), (16, 14)),     # not at caseness at start, deteriorated
-    ((17, 12), (24, 18)),   # reliable deterioration
+    ((18, 15), (6, 5)),  # reliable recovery
+    ((14, 12), (9, 7)),  # recovered and reliably improved
+    ((12, 10), (13, 11)),  # no reliable change
+    ((8, 6), (16, 14)),  # not at caseness at start, deteriorated
+    ((17, 12), (24, 18)),  # reliable deterioration
 ]
 
 
@@ -43,10 +43,20 @@ def build(worker: User, *, consented: bool, copies: int = 2) -> list[Any]:
         for first, last in TRAJECTORIES:
             episode = register(worker, consented=consented)
             log_scores(worker, episode, [first, last])
-            discharge(worker, episode, reason=DischargeReason.COMPLETED, discharged_on=TODAY,
-                      note="", today=TODAY)
-            write_note(worker, text="Hard session.", themes=[ReflectiveTheme.EMOTIONAL_IMPACT],
-                       episode_id=episode.id)
+            discharge(
+                worker,
+                episode,
+                reason=DischargeReason.COMPLETED,
+                discharged_on=TODAY,
+                note="",
+                today=TODAY,
+            )
+            write_note(
+                worker,
+                text="Hard session.",
+                themes=[ReflectiveTheme.EMOTIONAL_IMPACT],
+                episode_id=episode.id,
+            )
             episodes.append(episode)
     db.session.commit()
     return episodes
@@ -65,7 +75,7 @@ def figures() -> tuple[Any, ...]:
 
 @pytest.fixture
 def worker(user_factory: Any) -> User:
-    from caseload.policy import Role
+    from caseload.domain.codes import Role
 
     return user_factory(Role.WORKER)
 

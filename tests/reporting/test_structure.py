@@ -17,8 +17,10 @@ def test_only_the_base_builds_queries_from_scratch() -> None:
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "sqlalchemy" and any(
-                alias.name in {"select", "text"} for alias in node.names
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "sqlalchemy"
+                and any(alias.name in {"select", "text"} for alias in node.names)
             ):
                 offenders.append(f"{path.name}:{node.lineno} imports sqlalchemy.select/text")
     assert offenders == []

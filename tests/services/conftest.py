@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from caseload.domain.codes import Role
 from caseload.models import User
-from caseload.policy import Role
 
 
 @pytest.fixture

@@ -20,12 +20,14 @@ from caseload.domain.codes import (
     NotCollectedReason,
     ReferralSource,
 )
+from caseload.domain.measures import all_measures
 from caseload.extensions import db
 from caseload.models import (
     AuditEvent,
     Client,
     ConsentRecord,
     Contact,
+    ContactScore,
     Episode,
     EpisodeSummary,
     ReflectiveNote,
@@ -119,21 +121,34 @@ def contact_input(
 ) -> ContactInput:
     """A contact held a day before NOW, with PHQ-9 and GAD-7 when totals are given.
 
-    An attended contact without totals is marked "not collected" unless the
-    caller passes answers or a reason, so the defaults always pass validation.
+    Answers for any measure can be passed by its id (``phq9=[...]``, ``wsas=[...]``;
+    None leaves it out). An attended contact without answers is marked "not
+    collected" unless the caller passes a reason, so the defaults always pass.
     """
+    answers: dict[str, Any] = {}
+    if phq9_total is not None:
+        answers["phq9"] = phq9(phq9_total)
+    if gad7_total is not None:
+        answers["gad7"] = gad7(gad7_total)
+    for measure in all_measures():
+        if measure.id in overrides:
+            given = overrides.pop(measure.id)
+            if given is None:
+                answers.pop(measure.id, None)
+            else:
+                answers[measure.id] = given
+    if "phq9_difficulty" in overrides:
+        overrides["difficulty"] = {"phq9": overrides.pop("phq9_difficulty")}
     data = ContactInput(
         occurred_at=occurred_at or NOW - timedelta(days=1),
         contact_type=contact_type,
         mode=ContactMode.TELEPHONE,
         attendance=attendance,
         duration_minutes=30 if attendance.attended else None,
-        phq9=phq9(phq9_total) if phq9_total is not None else None,
-        gad7=gad7(gad7_total) if gad7_total is not None else None,
+        answers=answers,
     )
     data = replace(data, **overrides)
-    if (attendance.attended and data.phq9 is None and data.gad7 is None
-            and "not_collected_reason" not in overrides):
+    if attendance.attended and not data.answers and "not_collected_reason" not in overrides:
         data = replace(data, not_collected_reason=NotCollectedReason.NO_TIME)
     return data
 
@@ -161,8 +176,14 @@ def log_scores(
     """Log one attended contact a day apart per (PHQ-9, GAD-7) pair, oldest first."""
     first = start or NOW - timedelta(days=len(pairs))
     return [
-        log(worker, episode, first + timedelta(days=i), phq9_total=p, gad7_total=g,
-            contact_type=contact_type)
+        log(
+            worker,
+            episode,
+            first + timedelta(days=i),
+            phq9_total=p,
+            gad7_total=g,
+            contact_type=contact_type,
+        )
         for i, (p, g) in enumerate(pairs)
     ]
 
@@ -173,6 +194,7 @@ COUNTED = {
     "episode_summaries": EpisodeSummary,
     "consent_records": ConsentRecord,
     "contacts": Contact,
+    "contact_scores": ContactScore,
     "reflective_notes": ReflectiveNote,
     "audit_events": AuditEvent,
 }

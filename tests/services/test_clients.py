@@ -86,8 +86,9 @@ def test_consent_defaults_to_no_with_provenance(worker: User) -> None:
 
 
 def test_client_model_consent_defaults_to_no(worker: User) -> None:
-    client = Client(service_ref="C-TEST00", name="X", date_of_birth=date(1990, 1, 1),
-                    created_by=worker)
+    client = Client(
+        service_ref="C-TEST00", name="X", date_of_birth=date(1990, 1, 1), created_by=worker
+    )
     db.session.add(client)
     db.session.flush()
     assert client.consent_central_reporting is False
@@ -103,9 +104,7 @@ def test_consent_given_at_registration_is_recorded(worker: User) -> None:
 def test_registration_is_audited_with_the_client(worker: User) -> None:
     episode = register(worker)
     db.session.commit()
-    event = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "client.create")
-    ).one()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "client.create")).one()
     assert event.actor_id == worker.id
     assert event.client_id == episode.client_id
     assert event.object_type == "episode"
@@ -156,8 +155,7 @@ def test_invalid_nhs_number_is_refused(worker: User, typed: str) -> None:
 
 def test_duplicate_nhs_number_is_refused(worker: User) -> None:
     register(worker, details=client_details(nhs_number=VALID_NHS_NUMBER))
-    error = refused(worker, details=client_details(name="Someone Else",
-                                                   nhs_number="943 476 5919"))
+    error = refused(worker, details=client_details(name="Someone Else", nhs_number="943 476 5919"))
     assert "already registered" in error.field_errors["nhs_number"]
 
 
@@ -201,7 +199,11 @@ def test_every_bad_field_gets_its_own_message(worker: User) -> None:
         step=4,
     )
     assert set(error.field_errors) == {
-        "name", "nhs_number", "referral_date", "presenting_problem", "referrer_expectation",
+        "name",
+        "nhs_number",
+        "referral_date",
+        "presenting_problem",
+        "referrer_expectation",
         "step",
     }
     assert error.message in error.field_errors.values()
@@ -261,9 +263,10 @@ def test_withdrawal_updates_the_flag(worker: User) -> None:
     db.session.commit()
     db.session.expire_all()
     assert client.consent_central_reporting is False
-    assert db.session.scalar(
-        select(Client.consent_central_reporting).where(Client.id == client.id)
-    ) is False
+    assert (
+        db.session.scalar(select(Client.consent_central_reporting).where(Client.id == client.id))
+        is False
+    )
     assert len(client.consent_records) == 2
 
 

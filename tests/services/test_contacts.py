@@ -13,13 +13,15 @@ from caseload.domain.codes import (
     AttendanceCode,
     ContactType,
     DischargeReason,
+    EntryStatus,
     NotCollectedReason,
     RiskLevel,
 )
 from caseload.extensions import db
-from caseload.models import AuditEvent, Contact, EntryStatus, Episode, EpisodeSummary, User
+from caseload.models import AuditEvent, Contact, Episode, EpisodeSummary, User
 from caseload.services import Conflict, ServiceError
 from caseload.services.contacts import (
+    ContactInput,
     as_input,
     correct_contact,
     log_contact,
@@ -83,12 +85,18 @@ def refuse(worker: User, episode: Episode, data: Any, *, now: datetime = NOW) ->
 
 
 def test_summary_follows_each_contact(worker: User, episode: Episode) -> None:
-    log(worker, episode, NOW - timedelta(days=5), contact_type=ContactType.ASSESSMENT,
-        phq9_total=14, gad7_total=12)
+    log(
+        worker,
+        episode,
+        NOW - timedelta(days=5),
+        contact_type=ContactType.ASSESSMENT,
+        phq9_total=14,
+        gad7_total=12,
+    )
     db.session.commit()
     summary = summary_of(episode)
-    assert (summary.first_phq9, summary.last_phq9, summary.latest_phq9) == (14, None, 14)
-    assert (summary.first_gad7, summary.last_gad7, summary.latest_gad7) == (12, None, 12)
+    assert (summary.first("phq9"), summary.last("phq9"), summary.latest("phq9")) == (14, None, 14)
+    assert (summary.first("gad7"), summary.last("gad7"), summary.latest("gad7")) == (12, None, 12)
     assert summary.treatment_contacts == 0
     assert summary.attended_contacts == 1
     assert episode.status.value == "waiting"  # an assessment is not treatment
@@ -96,36 +104,40 @@ def test_summary_follows_each_contact(worker: User, episode: Episode) -> None:
     log(worker, episode, NOW - timedelta(days=2), phq9_total=9, gad7_total=7)
     db.session.commit()
     summary = summary_of(episode)
-    assert (summary.first_phq9, summary.last_phq9, summary.latest_phq9) == (14, 9, 9)
-    assert (summary.first_gad7, summary.last_gad7, summary.latest_gad7) == (12, 7, 7)
+    assert (summary.first("phq9"), summary.last("phq9"), summary.latest("phq9")) == (14, 9, 9)
+    assert (summary.first("gad7"), summary.last("gad7"), summary.latest("gad7")) == (12, 7, 7)
     assert summary.treatment_contacts == 1
     assert summary.attended_with_both_measures == 2
-    assert summary.phq9_series == [14, 9]
+    assert summary.measure("phq9").totals == [14, 9]
     assert summary.last_attended_at == NOW - timedelta(days=2)
     assert episode.status.value == "in_treatment"
 
 
-def test_first_and_last_follow_contact_dates_not_entry_order(worker: User,
-                                                             episode: Episode) -> None:
+def test_first_and_last_follow_contact_dates_not_entry_order(
+    worker: User, episode: Episode
+) -> None:
     log(worker, episode, NOW - timedelta(days=1), phq9_total=8, gad7_total=6)
     log(worker, episode, NOW - timedelta(days=4), phq9_total=15, gad7_total=11)
     db.session.commit()
     summary = summary_of(episode)
-    assert (summary.first_phq9, summary.last_phq9) == (15, 8)
-    assert (summary.first_gad7, summary.last_gad7) == (11, 6)
+    assert (summary.first("phq9"), summary.last("phq9")) == (15, 8)
+    assert (summary.first("gad7"), summary.last("gad7")) == (11, 6)
 
 
 def test_summary_is_written_in_the_contacts_transaction(worker: User, episode: Episode) -> None:
     log(worker, episode, phq9_total=14, gad7_total=12)
     # Visible to a query in the same transaction before any commit...
-    assert db.session.scalar(
-        select(EpisodeSummary.treatment_contacts).where(EpisodeSummary.episode_id == episode.id)
-    ) == 1
+    assert (
+        db.session.scalar(
+            select(EpisodeSummary.treatment_contacts).where(EpisodeSummary.episode_id == episode.id)
+        )
+        == 1
+    )
     # ...and gone with the contact when the transaction rolls back.
     db.session.rollback()
     summary = summary_of(episode)
     assert summary.treatment_contacts == 0
-    assert summary.first_phq9 is None
+    assert summary.first("phq9") is None
     assert row_counts()["contacts"] == 0
 
 
@@ -154,31 +166,34 @@ def test_answers_are_stored_item_by_item(worker: User, episode: Episode) -> None
     contact = log(worker, episode, phq9=answers, gad7=gad7(9), phq9_difficulty=2)
     db.session.commit()
     db.session.expire_all()
-    assert contact.phq9_answers == answers
-    assert contact.phq9_total == sum(answers)
-    assert contact.phq9_item9 == 0
-    assert contact.phq9_difficulty == 2
-    assert contact.gad7_total == 9
+    assert contact.score("phq9").answers == answers
+    assert contact.total("phq9") == sum(answers)
+    assert contact.score("phq9").risk_answer == 0
+    assert contact.score("phq9").difficulty == 2
+    assert contact.total("gad7") == 9
 
 
-def test_incomplete_questionnaire_is_stored_without_a_total(worker: User,
-                                                            episode: Episode) -> None:
+def test_incomplete_questionnaire_is_stored_without_a_total(worker: User, episode: Episode) -> None:
     contact = log(worker, episode, phq9=[1, 1, 1, 1, 1, 1, 1, None, 0], gad7=gad7(5))
     db.session.commit()
-    assert contact.phq9_answers == [1, 1, 1, 1, 1, 1, 1, None, 0]
-    assert contact.phq9_total is None
-    assert summary_of(episode).first_phq9 is None
+    assert contact.score("phq9").answers == [1, 1, 1, 1, 1, 1, 1, None, 0]
+    assert contact.total("phq9") is None
+    assert summary_of(episode).first("phq9") is None
 
 
 # Dates ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("attendance", [ATTENDED, AttendanceCode.ARRIVED_LATE_SEEN, DNA,
-                                        AttendanceCode.ARRIVED_LATE_NOT_SEEN])
-def test_contact_that_happened_cannot_be_in_the_future(worker: User, episode: Episode,
-                                                       attendance: AttendanceCode) -> None:
-    error = refuse(worker, episode,
-                   contact_input(NOW + timedelta(minutes=1), attendance=attendance))
+@pytest.mark.parametrize(
+    "attendance",
+    [ATTENDED, AttendanceCode.ARRIVED_LATE_SEEN, DNA, AttendanceCode.ARRIVED_LATE_NOT_SEEN],
+)
+def test_contact_that_happened_cannot_be_in_the_future(
+    worker: User, episode: Episode, attendance: AttendanceCode
+) -> None:
+    error = refuse(
+        worker, episode, contact_input(NOW + timedelta(minutes=1), attendance=attendance)
+    )
     assert "future" in error.field_errors["occurred_at"]
 
 
@@ -189,8 +204,9 @@ def test_contact_at_now_is_accepted(worker: User, episode: Episode) -> None:
 
 
 def test_contact_before_referral_date_is_refused(worker: User, episode: Episode) -> None:
-    day_before = datetime.combine(REFERRAL_DATE - timedelta(days=1), datetime.min.time(),
-                                  tzinfo=UTC) + timedelta(hours=12)
+    day_before = datetime.combine(
+        REFERRAL_DATE - timedelta(days=1), datetime.min.time(), tzinfo=UTC
+    ) + timedelta(hours=12)
     error = refuse(worker, episode, contact_input(day_before))
     assert "referral date" in error.field_errors["occurred_at"]
 
@@ -236,11 +252,13 @@ def test_booking_is_counted_in_the_summary(worker: User, episode: Episode) -> No
 
 
 @pytest.mark.parametrize("attendance", [DNA, AttendanceCode.CANCELLED_BY_PATIENT, BOOKED])
-def test_scores_only_at_an_attended_contact(worker: User, episode: Episode,
-                                            attendance: AttendanceCode) -> None:
+def test_scores_only_at_an_attended_contact(
+    worker: User, episode: Episode, attendance: AttendanceCode
+) -> None:
     when = NOW + timedelta(days=1) if attendance is BOOKED else NOW - timedelta(days=1)
-    error = refuse(worker, episode,
-                   contact_input(when, attendance=attendance, phq9_total=10, gad7_total=8))
+    error = refuse(
+        worker, episode, contact_input(when, attendance=attendance, phq9_total=10, gad7_total=8)
+    )
     assert "attended" in error.field_errors["attendance"]
 
 
@@ -261,13 +279,16 @@ def test_reason_for_not_collecting_is_accepted(worker: User, episode: Episode) -
 def test_one_measure_is_enough_to_save(worker: User, episode: Episode) -> None:
     contact = log(worker, episode, phq9_total=12)
     db.session.commit()
-    assert contact.gad7_total is None
+    assert contact.total("gad7") is None
     assert summary_of(episode).attended_missing_measures == 1
 
 
 def test_not_collected_with_both_measures_is_refused(worker: User, episode: Episode) -> None:
-    error = refuse(worker, episode, contact_input(
-        phq9_total=10, gad7_total=8, not_collected_reason=NotCollectedReason.NO_TIME))
+    error = refuse(
+        worker,
+        episode,
+        contact_input(phq9_total=10, gad7_total=8, not_collected_reason=NotCollectedReason.NO_TIME),
+    )
     assert "not_collected_reason" in error.field_errors
 
 
@@ -278,27 +299,43 @@ def test_item9_needs_a_risk_assessment(worker: User, episode: Episode) -> None:
 
 
 def test_item9_with_risk_assessment_is_saved(worker: User, episode: Episode) -> None:
-    contact = log(worker, episode, phq9=phq9(12, item9=2), gad7=gad7(8),
-                  risk_level=RiskLevel.LOW, risk_factors="Passive thoughts, no plan.")
+    contact = log(
+        worker,
+        episode,
+        phq9=phq9(12, item9=2),
+        gad7=gad7(8),
+        risk_level=RiskLevel.LOW,
+        risk_factors="Passive thoughts, no plan.",
+    )
     db.session.commit()
-    assert contact.phq9_item9 == 2
+    assert contact.score("phq9").risk_answer == 2
     assert contact.risk_level is RiskLevel.LOW
     summary = summary_of(episode)
-    assert summary.latest_item9 == 2
+    assert summary.latest_risk_answer == 2
     assert summary.latest_risk_level is RiskLevel.LOW
 
 
 @pytest.mark.parametrize("level", [RiskLevel.MODERATE, RiskLevel.HIGH])
-def test_moderate_or_high_risk_needs_an_action(worker: User, episode: Episode,
-                                               level: RiskLevel) -> None:
-    error = refuse(worker, episode, contact_input(
-        phq9=phq9(12, item9=1), gad7=gad7(8), risk_level=level, risk_action="  "))
+def test_moderate_or_high_risk_needs_an_action(
+    worker: User, episode: Episode, level: RiskLevel
+) -> None:
+    error = refuse(
+        worker,
+        episode,
+        contact_input(phq9=phq9(12, item9=1), gad7=gad7(8), risk_level=level, risk_action="  "),
+    )
     assert "action" in error.field_errors["risk_action"]
 
 
 def test_high_risk_with_action_is_saved(worker: User, episode: Episode) -> None:
-    contact = log(worker, episode, phq9=phq9(12, item9=3), gad7=gad7(8),
-                  risk_level=RiskLevel.HIGH, risk_action=" Crisis team called. ")
+    contact = log(
+        worker,
+        episode,
+        phq9=phq9(12, item9=3),
+        gad7=gad7(8),
+        risk_level=RiskLevel.HIGH,
+        risk_action=" Crisis team called. ",
+    )
     db.session.commit()
     assert contact.risk_action == "Crisis team called."
     assert summary_of(episode).latest_risk_level is RiskLevel.HIGH
@@ -321,9 +358,9 @@ def test_risk_assessment_only_at_an_attended_contact(worker: User, episode: Epis
         ({"phq9": [0] * 9, "gad7": [0] * 7, "wsas": [0, 0, 9, 0, 0]}, "wsas", "item 3"),
     ],
 )
-def test_bad_answers_are_refused_naming_the_item(worker: User, episode: Episode,
-                                                 overrides: dict[str, Any], field: str,
-                                                 words: str) -> None:
+def test_bad_answers_are_refused_naming_the_item(
+    worker: User, episode: Episode, overrides: dict[str, Any], field: str, words: str
+) -> None:
     error = refuse(worker, episode, contact_input(**overrides))
     assert words in error.field_errors[field]
 
@@ -335,23 +372,33 @@ def test_duration_out_of_bounds_is_refused(worker: User, episode: Episode, minut
 
 
 @pytest.mark.parametrize("minutes", [1, 480, None])
-def test_duration_within_bounds_is_saved(worker: User, episode: Episode,
-                                         minutes: int | None) -> None:
+def test_duration_within_bounds_is_saved(
+    worker: User, episode: Episode, minutes: int | None
+) -> None:
     contact = log(worker, episode, duration_minutes=minutes)
     db.session.commit()
     assert contact.duration_minutes == minutes
 
 
 def test_every_bad_field_is_reported_at_once(worker: User, episode: Episode) -> None:
-    error = refuse(worker, episode, contact_input(
-        NOW + timedelta(days=1), duration_minutes=999, phq9=[0] * 9 + [0], gad7=None,
-        risk_level=RiskLevel.HIGH))
+    error = refuse(
+        worker,
+        episode,
+        contact_input(
+            NOW + timedelta(days=1),
+            duration_minutes=999,
+            phq9=[0] * 9 + [0],
+            gad7=None,
+            risk_level=RiskLevel.HIGH,
+        ),
+    )
     assert {"occurred_at", "duration_minutes", "phq9", "risk_action"} <= set(error.field_errors)
 
 
 def test_discharged_episode_refuses_new_contacts(worker: User, episode: Episode) -> None:
-    discharge(worker, episode, reason=DischargeReason.DECLINED, discharged_on=TODAY,
-              note="", today=TODAY)
+    discharge(
+        worker, episode, reason=DischargeReason.DECLINED, discharged_on=TODAY, note="", today=TODAY
+    )
     db.session.commit()
     error = refuse(worker, episode, contact_input(phq9_total=10, gad7_total=8))
     assert "discharged" in error.message
@@ -366,8 +413,13 @@ def test_record_outcome_completes_a_booking_once(worker: User, episode: Episode)
     db.session.commit()
     later = NOW + timedelta(days=1, hours=2)
 
-    done = record_outcome(worker, booking, contact_input(booked_at, phq9_total=11, gad7_total=9),
-                          expected_version=booking.version, now=later)
+    done = record_outcome(
+        worker,
+        booking,
+        contact_input(booked_at, phq9_total=11, gad7_total=9),
+        expected_version=booking.version,
+        now=later,
+    )
     db.session.commit()
     assert done.id == booking.id
     assert done.attendance is ATTENDED
@@ -375,7 +427,7 @@ def test_record_outcome_completes_a_booking_once(worker: User, episode: Episode)
     assert summary.booked_contacts == 0
     assert summary.earliest_booked_at is None
     assert summary.treatment_contacts == 1
-    assert summary.first_phq9 == 11
+    assert summary.first("phq9") == 11
     assert row_counts()["contacts"] == 1
     assert "contact.complete" in db.session.scalars(select(AuditEvent.action)).all()
 
@@ -387,8 +439,12 @@ def test_record_outcome_must_say_what_happened(worker: User, episode: Episode) -
     booking = log(worker, episode, NOW + timedelta(days=1), attendance=BOOKED)
     db.session.commit()
     with pytest.raises(ServiceError) as caught:
-        record_outcome(worker, booking, contact_input(NOW + timedelta(days=1), attendance=BOOKED),
-                       now=NOW + timedelta(days=2))
+        record_outcome(
+            worker,
+            booking,
+            contact_input(NOW + timedelta(days=1), attendance=BOOKED),
+            now=NOW + timedelta(days=2),
+        )
     assert "attendance" in caught.value.field_errors
 
 
@@ -397,28 +453,32 @@ def test_record_outcome_cannot_be_in_the_future(worker: User, episode: Episode) 
     booking = log(worker, episode, booked_at, attendance=BOOKED)
     db.session.commit()
     with pytest.raises(ServiceError) as caught:
-        record_outcome(worker, booking, contact_input(booked_at, phq9_total=5, gad7_total=5),
-                       now=NOW)
+        record_outcome(
+            worker, booking, contact_input(booked_at, phq9_total=5, gad7_total=5), now=NOW
+        )
     assert "occurred_at" in caught.value.field_errors
     db.session.rollback()
     assert summary_of(episode).booked_contacts == 1
 
 
-def test_record_outcome_on_a_completed_contact_is_refused(worker: User,
-                                                          episode: Episode) -> None:
+def test_record_outcome_on_a_completed_contact_is_refused(worker: User, episode: Episode) -> None:
     held = log(worker, episode, phq9_total=10, gad7_total=8)
     db.session.commit()
     with pytest.raises(ServiceError, match="already"):
         record_outcome(worker, held, contact_input(phq9_total=3, gad7_total=3))
 
 
-def test_record_outcome_with_a_stale_version_is_a_conflict(worker: User,
-                                                           episode: Episode) -> None:
+def test_record_outcome_with_a_stale_version_is_a_conflict(worker: User, episode: Episode) -> None:
     booking = log(worker, episode, NOW + timedelta(days=1), attendance=BOOKED)
     db.session.commit()
     with pytest.raises(Conflict):
-        record_outcome(worker, booking, contact_input(NOW + timedelta(days=1), attendance=DNA),
-                       expected_version=booking.version + 1, now=NOW + timedelta(days=2))
+        record_outcome(
+            worker,
+            booking,
+            contact_input(NOW + timedelta(days=1), attendance=DNA),
+            expected_version=booking.version + 1,
+            now=NOW + timedelta(days=2),
+        )
     db.session.rollback()
     assert db.session.get(Contact, booking.id).attendance is BOOKED  # type: ignore[union-attr]
 
@@ -429,10 +489,16 @@ def test_record_outcome_with_a_stale_version_is_a_conflict(worker: User,
 def test_correction_supersedes_and_the_summary_uses_it(worker: User, episode: Episode) -> None:
     original, _ = log_scores(worker, episode, [(14, 12), (9, 7)])
     db.session.commit()
-    fixed = replace(as_input(original), phq9=phq9(17), gad7=gad7(13))
+    fixed = with_answers(as_input(original), phq9=phq9(17), gad7=gad7(13))
 
-    correction = correct_contact(worker, original, fixed, reason=" Typed the wrong item. ",
-                                 expected_version=original.version, now=NOW)
+    correction = correct_contact(
+        worker,
+        original,
+        fixed,
+        reason=" Typed the wrong item. ",
+        expected_version=original.version,
+        now=NOW,
+    )
     db.session.commit()
     db.session.expire_all()
 
@@ -442,10 +508,10 @@ def test_correction_supersedes_and_the_summary_uses_it(worker: User, episode: Ep
     assert original.status is EntryStatus.SUPERSEDED
     assert original.status_reason == "Typed the wrong item."
     assert original.status_changed_at is not None
-    assert original.phq9_total == 14  # never edited in place
+    assert original.total("phq9") == 14  # never edited in place
     summary = summary_of(episode)
-    assert (summary.first_phq9, summary.last_phq9) == (17, 9)
-    assert (summary.first_gad7, summary.last_gad7) == (13, 7)
+    assert (summary.first("phq9"), summary.last("phq9")) == (17, 9)
+    assert (summary.first("gad7"), summary.last("gad7")) == (13, 7)
     assert summary.treatment_contacts == 2
     assert row_counts()["contacts"] == 3
     assert "contact.correct" in db.session.scalars(select(AuditEvent.action)).all()
@@ -453,23 +519,28 @@ def test_correction_supersedes_and_the_summary_uses_it(worker: User, episode: Ep
 
 def test_a_discharged_episode_can_still_be_corrected(worker: User, episode: Episode) -> None:
     original, _ = log_scores(worker, episode, [(14, 12), (9, 7)])
-    discharge(worker, episode, reason=DischargeReason.COMPLETED, discharged_on=TODAY,
-              note="", today=TODAY)
+    discharge(
+        worker, episode, reason=DischargeReason.COMPLETED, discharged_on=TODAY, note="", today=TODAY
+    )
     db.session.commit()
-    fixed = replace(as_input(original), phq9=phq9(16))
+    fixed = with_answers(as_input(original), phq9=phq9(16))
     correct_contact(worker, original, fixed, reason="Wrong total copied", now=NOW)
     db.session.commit()
     db.session.expire_all()
     summary = summary_of(episode)
-    assert (summary.first_phq9, summary.last_phq9) == (16, 9)
+    assert (summary.first("phq9"), summary.last("phq9")) == (16, 9)
 
 
-def test_a_correction_cannot_move_a_contact_after_discharge(
-    worker: User, episode: Episode
-) -> None:
+def test_a_correction_cannot_move_a_contact_after_discharge(worker: User, episode: Episode) -> None:
     original, _ = log_scores(worker, episode, [(14, 12), (9, 7)])
-    discharge(worker, episode, reason=DischargeReason.COMPLETED,
-              discharged_on=TODAY - timedelta(days=1), note="", today=TODAY)
+    discharge(
+        worker,
+        episode,
+        reason=DischargeReason.COMPLETED,
+        discharged_on=TODAY - timedelta(days=1),
+        note="",
+        today=TODAY,
+    )
     db.session.commit()
     moved = replace(as_input(original), occurred_at=NOW)
     with pytest.raises(ServiceError) as caught:
@@ -506,7 +577,7 @@ def test_superseded_contact_cannot_be_corrected_again(worker: User, episode: Epi
 def test_correction_is_validated_like_a_new_contact(worker: User, episode: Episode) -> None:
     original = log(worker, episode, phq9_total=14, gad7_total=12)
     db.session.commit()
-    bad = replace(as_input(original), phq9=phq9(14, item9=1))
+    bad = with_answers(as_input(original), phq9=phq9(14, item9=1))
     with pytest.raises(ServiceError) as caught:
         correct_contact(worker, original, bad, reason="Item 9 was 1.", now=NOW)
     assert "risk_level" in caught.value.field_errors
@@ -522,30 +593,36 @@ def test_correction_with_a_stale_version_is_a_conflict(worker: User, episode: Ep
     correct_contact(worker, original, as_input(original), reason="First fix.", now=NOW)
     db.session.commit()
     with pytest.raises(Conflict):
-        correct_contact(worker, original, as_input(original), reason="Second fix.",
-                        expected_version=seen, now=NOW)
+        correct_contact(
+            worker,
+            original,
+            as_input(original),
+            reason="Second fix.",
+            expected_version=seen,
+            now=NOW,
+        )
 
 
-def test_entered_in_error_leaves_scoring_but_stays_in_history(worker: User,
-                                                              episode: Episode) -> None:
+def test_entered_in_error_leaves_scoring_but_stays_in_history(
+    worker: User, episode: Episode
+) -> None:
     first, second = log_scores(worker, episode, [(14, 12), (6, 5)])
     db.session.commit()
-    assert summary_of(episode).last_phq9 == 6
+    assert summary_of(episode).last("phq9") == 6
 
-    mark_entered_in_error(worker, second, reason="Wrong client.",
-                          expected_version=second.version)
+    mark_entered_in_error(worker, second, reason="Wrong client.", expected_version=second.version)
     db.session.commit()
 
     summary = summary_of(episode)
-    assert (summary.first_phq9, summary.last_phq9, summary.latest_phq9) == (14, None, 14)
+    assert (summary.first("phq9"), summary.last("phq9"), summary.latest("phq9")) == (14, None, 14)
     assert summary.treatment_contacts == 1
-    assert summary.phq9_series == [14]
+    assert summary.measure("phq9").totals == [14]
     refreshed = db.session.get(Episode, episode.id)
     assert refreshed is not None
     assert [c.id for c in refreshed.contacts] == [first.id, second.id]
     assert second.status is EntryStatus.ENTERED_IN_ERROR
     assert second.status_reason == "Wrong client."
-    assert second.phq9_total == 6
+    assert second.total("phq9") == 6
     assert "contact.entered_in_error" in db.session.scalars(select(AuditEvent.action)).all()
 
 
@@ -565,7 +642,7 @@ def test_entered_in_error_needs_a_reason(worker: User, episode: Episode, reason:
     assert "reason" in caught.value.field_errors
     db.session.rollback()
     assert contact.status is EntryStatus.CURRENT
-    assert summary_of(episode).first_phq9 == 14
+    assert summary_of(episode).first("phq9") == 14
 
 
 def test_entered_in_error_only_once(worker: User, episode: Episode) -> None:
@@ -576,20 +653,26 @@ def test_entered_in_error_only_once(worker: User, episode: Episode) -> None:
         mark_entered_in_error(worker, contact, reason="Duplicate again.")
 
 
-def test_entered_in_error_with_a_stale_version_is_a_conflict(worker: User,
-                                                             episode: Episode) -> None:
+def test_entered_in_error_with_a_stale_version_is_a_conflict(
+    worker: User, episode: Episode
+) -> None:
     contact = log(worker, episode, phq9_total=14, gad7_total=12)
     db.session.commit()
     with pytest.raises(Conflict):
-        mark_entered_in_error(worker, contact, reason="Duplicate.",
-                              expected_version=contact.version - 1)
+        mark_entered_in_error(
+            worker, contact, reason="Duplicate.", expected_version=contact.version - 1
+        )
     db.session.rollback()
     assert contact.status is EntryStatus.CURRENT
 
 
 def test_a_missed_contact_keeps_no_not_collected_reason(worker: User, episode: Episode) -> None:
-    missed = log(worker, episode, attendance=AttendanceCode.DID_NOT_ATTEND,
-                 not_collected_reason=NotCollectedReason.NO_TIME)
+    missed = log(
+        worker,
+        episode,
+        attendance=AttendanceCode.DID_NOT_ATTEND,
+        not_collected_reason=NotCollectedReason.NO_TIME,
+    )
     assert missed.not_collected_reason is None
 
 
@@ -598,7 +681,13 @@ def test_a_booking_is_not_corrected(worker: User, episode: Episode) -> None:
     held = log(worker, episode, phq9_total=10, gad7_total=8)
     with pytest.raises(ServiceError, match="A booking is not corrected"):
         correct_contact(worker, booking, as_input(booking), reason="Wrong day", now=NOW)
-    turned_into_booking = replace(as_input(held), attendance=BOOKED, phq9=None, gad7=None,
-                                  occurred_at=NOW + timedelta(days=2))
+    turned_into_booking = replace(
+        as_input(held), attendance=BOOKED, answers={}, occurred_at=NOW + timedelta(days=2)
+    )
     with pytest.raises(ServiceError, match="A booking is not corrected"):
         correct_contact(worker, held, turned_into_booking, reason="Not held", now=NOW)
+
+
+def with_answers(data: ContactInput, **answers: list[int]) -> ContactInput:
+    """The same contact input with some questionnaires answered differently."""
+    return replace(data, answers={**data.answers, **answers})

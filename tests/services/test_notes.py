@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from caseload.domain.codes import ReflectiveTheme
+from caseload.domain.codes import ReflectiveTheme, Role
 from caseload.extensions import db
 from caseload.models import AuditEvent, ReflectiveNote, User
-from caseload.policy import Role
 from caseload.services import ServiceError
 from caseload.services.notes import MAX_NOTE_LENGTH, notes_by, write_note
 from tests.services.factories import client_details, log, register, row_counts
@@ -34,8 +33,11 @@ def test_note_is_saved_private_with_its_themes(worker: User) -> None:
     note = write_note(
         worker,
         text="  Felt out of my depth with a complex case.  ",
-        themes=[ReflectiveTheme.TRAINING_VS_COMPLEXITY, ReflectiveTheme.CLINICAL_CONFIDENCE,
-                ReflectiveTheme.CLINICAL_CONFIDENCE],
+        themes=[
+            ReflectiveTheme.TRAINING_VS_COMPLEXITY,
+            ReflectiveTheme.CLINICAL_CONFIDENCE,
+            ReflectiveTheme.CLINICAL_CONFIDENCE,
+        ],
         manageability=2,
     )
     db.session.commit()
@@ -44,8 +46,10 @@ def test_note_is_saved_private_with_its_themes(worker: User) -> None:
     assert saved is not None
     assert saved.author_id == worker.id
     assert saved.text == "Felt out of my depth with a complex case."
-    assert set(saved.themes) == {ReflectiveTheme.TRAINING_VS_COMPLEXITY,
-                                 ReflectiveTheme.CLINICAL_CONFIDENCE}
+    assert set(saved.themes) == {
+        ReflectiveTheme.TRAINING_VS_COMPLEXITY,
+        ReflectiveTheme.CLINICAL_CONFIDENCE,
+    }
     assert len(saved.themes) == 2
     assert saved.manageability == 2
     assert saved.shared_with_supervisor is False
@@ -93,8 +97,13 @@ def test_every_bad_field_is_reported(worker: User) -> None:
 
 def test_note_may_link_the_authors_own_episode(worker: User) -> None:
     episode = register(worker)
-    note = write_note(worker, text="Thinking about this client.", themes=THEMES,
-                      episode_id=episode.id, shared_with_supervisor=True)
+    note = write_note(
+        worker,
+        text="Thinking about this client.",
+        themes=THEMES,
+        episode_id=episode.id,
+        shared_with_supervisor=True,
+    )
     db.session.commit()
     assert note.episode_id == episode.id
     assert note.shared_with_supervisor is True
@@ -121,8 +130,9 @@ def test_caseload_at_writing_counts_active_cases(worker: User) -> None:
     assert db.session.get(ReflectiveNote, note.id).caseload_at_writing == 2  # type: ignore[union-attr]
 
 
-def test_notes_by_returns_only_the_authors_notes_newest_first(worker: User,
-                                                               user_factory: Any) -> None:
+def test_notes_by_returns_only_the_authors_notes_newest_first(
+    worker: User, user_factory: Any
+) -> None:
     colleague = user_factory(Role.WORKER, team="North team")
     first = write_note(worker, text="First.", themes=THEMES)
     db.session.commit()
@@ -130,5 +140,21 @@ def test_notes_by_returns_only_the_authors_notes_newest_first(worker: User,
     db.session.commit()
     second = write_note(worker, text="Second.", themes=THEMES)
     db.session.commit()
-    assert [n.id for n in notes_by(worker)] == [second.id, first.id]
-    assert [n.text for n in notes_by(colleague)] == ["Not yours."]
+    assert [n.id for n in notes_by(worker, author=worker)] == [second.id, first.id]
+    assert [n.text for n in notes_by(colleague, author=colleague)] == ["Not yours."]
+
+
+def test_notes_are_read_through_the_policy_of_the_asker(worker: User, user_factory: Any) -> None:
+    """A colleague reads none of a worker's notes; their supervisor only the shared ones;
+    a supervisor of another team and a lead none."""
+    shared = write_note(worker, text="Shared.", themes=THEMES, shared_with_supervisor=True)
+    write_note(worker, text="Private.", themes=THEMES)
+    db.session.commit()
+    colleague = user_factory(Role.WORKER, team="North team")
+    supervisor = user_factory(Role.SUPERVISOR, team="North team")
+    elsewhere = user_factory(Role.SUPERVISOR, team="South team")
+    lead = user_factory(Role.LEAD)
+    assert notes_by(colleague, author=worker) == []
+    assert [n.id for n in notes_by(supervisor, author=worker)] == [shared.id]
+    assert notes_by(elsewhere, author=worker) == []
+    assert notes_by(lead, author=worker) == []

@@ -12,7 +12,6 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from caseload.cases.formdata import london_now, today_in_london
 from caseload.domain.codes import (
     AttendanceCode,
     ContactMode,
@@ -32,6 +31,7 @@ from caseload.models import (
 )
 from caseload.services import clients as client_service
 from caseload.services import contacts as contact_service
+from caseload.web import london_now, today_in_london
 from tests.conftest import csrf_token
 
 #: The tables a failed form must leave untouched.
@@ -120,8 +120,11 @@ def add_contact(
             mode=ContactMode.TELEPHONE,
             attendance=attendance,
             note=note,
-            phq9=list(phq9) if attended and phq9 else None,
-            gad7=list(gad7) if attended and gad7 else None,
+            answers={
+                measure_id: list(answers)
+                for measure_id, answers in (("phq9", phq9), ("gad7", gad7))
+                if attended and answers
+            },
             risk_level=risk_level,
             risk_action=risk_action,
         ),
@@ -134,8 +137,9 @@ def add_contact(
 def book_past(worker: User, episode: Episode, *, hours_ago: int = 3) -> Contact:
     """A booking whose time has passed without an outcome (made while it was still ahead)."""
     at = utc_now() - timedelta(hours=hours_ago)
-    return add_contact(worker, episode, at=at, attendance=AttendanceCode.BOOKED,
-                       now=at - timedelta(days=2))
+    return add_contact(
+        worker, episode, at=at, attendance=AttendanceCode.BOOKED, now=at - timedelta(days=2)
+    )
 
 
 def token(client: FlaskClient) -> str:
@@ -184,8 +188,10 @@ def error_messages(response: Any) -> list[str]:
     match = re.search(r'nhsuk-error-summary__list">(.*?)</ul>', text, re.S)
     if not match:
         return []
-    return [html.unescape(re.sub(r"<[^>]+>", "", item)).strip()
-            for item in re.findall(r"<li>(.*?)</li>", match.group(1), re.S)]
+    return [
+        html.unescape(re.sub(r"<[^>]+>", "", item)).strip()
+        for item in re.findall(r"<li>(.*?)</li>", match.group(1), re.S)
+    ]
 
 
 def field_error(response: Any, field_id: str) -> str:
@@ -193,7 +199,10 @@ def field_error(response: Any, field_id: str) -> str:
     text = response.get_data(as_text=True)
     match = re.search(
         rf'id="{re.escape(field_id)}-error"><span class="nhsuk-u-visually-hidden">Error:</span>'
-        r"\s*(.*?)</span>", text, re.S)
+        r"\s*(.*?)</span>",
+        text,
+        re.S,
+    )
     return html.unescape(match.group(1)).strip() if match else ""
 
 
@@ -217,8 +226,11 @@ def input_value(response: Any, name: str) -> str | None:
 
 def textarea_value(response: Any, name: str) -> str | None:
     """The content of a textarea, or None when absent."""
-    match = re.search(rf'<textarea[^>]*name="{re.escape(name)}"[^>]*>(.*?)</textarea>',
-                      response.get_data(as_text=True), re.S)
+    match = re.search(
+        rf'<textarea[^>]*name="{re.escape(name)}"[^>]*>(.*?)</textarea>',
+        response.get_data(as_text=True),
+        re.S,
+    )
     return html.unescape(match.group(1)).strip() if match else None
 
 
@@ -228,8 +240,9 @@ def flash_after(client: FlaskClient, response: Any) -> str:
     return page(client.get(response.headers["Location"]))
 
 
-def audit_events(action: str, *, object_id: object = None,
-                 actor: User | None = None) -> list[AuditEvent]:
+def audit_events(
+    action: str, *, object_id: object = None, actor: User | None = None
+) -> list[AuditEvent]:
     """Audit events of an action, optionally about one object and by one actor."""
     db.session.commit()
     query = select(AuditEvent).where(AuditEvent.action == action)
@@ -242,6 +255,7 @@ def audit_events(action: str, *, object_id: object = None,
 
 def table_html(response: Any, table_id: str) -> str:
     """The HTML of one table on a page, by id ('' when absent)."""
-    match = re.search(rf'<table[^>]*id="{re.escape(table_id)}".*?</table>',
-                      response.get_data(as_text=True), re.S)
+    match = re.search(
+        rf'<table[^>]*id="{re.escape(table_id)}".*?</table>', response.get_data(as_text=True), re.S
+    )
     return html.unescape(match.group(0)) if match else ""

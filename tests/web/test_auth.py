@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from caseload.db import utcnow
+from caseload.domain.codes import Role
 from caseload.extensions import db
 from caseload.models import AuditEvent, User, UserSession
-from caseload.policy import Role
 from tests.conftest import PASSWORD, csrf_token, next_code, sign_in
 
 

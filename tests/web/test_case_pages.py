@@ -11,11 +11,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from caseload.cases.formdata import CONFLICT_MESSAGE, today_in_london
-from caseload.domain.codes import AttendanceCode, DischargeReason, RiskLevel
+from caseload.domain.codes import AttendanceCode, DischargeReason, RiskLevel, Role
 from caseload.extensions import db
 from caseload.models import Episode
-from caseload.policy import Role
+from caseload.web import CONFLICT_MESSAGE, today_in_london
 from tests.conftest import sign_in
 from tests.web.helpers import (
     add_contact,
@@ -98,37 +97,59 @@ BAD_REGISTRATIONS = [
     pytest.param({"name": "N" * 121}, "name", "", id="name-huge"),
     pytest.param({"name": "N" * 100_000}, "name", "", id="name-enormous"),
     pytest.param({"date_of_birth": "2024-13-45"}, "date_of_birth", "", id="dob-garbage"),
-    pytest.param({"date_of_birth": None}, "date_of_birth", "Enter a real date of birth.",
-                 id="dob-missing"),
-    pytest.param({"date_of_birth": "2999-01-01"}, "date_of_birth",
-                 "Date of birth must be in the past.", id="dob-future"),
-    pytest.param({"date_of_birth": "1800-01-01"}, "date_of_birth", "within the last 120",
-                 id="dob-ancient"),
+    pytest.param(
+        {"date_of_birth": None}, "date_of_birth", "Enter a real date of birth.", id="dob-missing"
+    ),
+    pytest.param(
+        {"date_of_birth": "2999-01-01"},
+        "date_of_birth",
+        "Date of birth must be in the past.",
+        id="dob-future",
+    ),
+    pytest.param(
+        {"date_of_birth": "1800-01-01"}, "date_of_birth", "within the last 120", id="dob-ancient"
+    ),
     pytest.param({"nhs_number": "943 476 5918"}, "nhs_number", "check digit", id="nhs-check"),
-    pytest.param({"nhs_number": "12345678901234"}, "nhs_number", "valid 10-digit",
-                 id="nhs-too-long"),
+    pytest.param(
+        {"nhs_number": "12345678901234"}, "nhs_number", "valid 10-digit", id="nhs-too-long"
+    ),
     pytest.param({"nhs_number": "9" * 15}, "nhs_number", "", id="nhs-huge"),
     pytest.param({"phone": "0" * 31}, "phone", "", id="phone-huge"),
     pytest.param({"gp_practice": "G" * 121}, "gp_practice", "", id="gp-huge"),
     pytest.param({"referral_date": "yesterday"}, "referral_date", "", id="referral-garbage"),
-    pytest.param({"referral_date": "2999-01-01"}, "referral_date",
-                 "The referral date cannot be in the future.", id="referral-future"),
-    pytest.param({"referral_date": "1980-01-01"}, "referral_date",
-                 "cannot be before the date of birth", id="referral-before-birth"),
-    pytest.param({"referral_source": None}, "referral_source", "Choose who referred",
-                 id="source-missing"),
+    pytest.param(
+        {"referral_date": "2999-01-01"},
+        "referral_date",
+        "The referral date cannot be in the future.",
+        id="referral-future",
+    ),
+    pytest.param(
+        {"referral_date": "1980-01-01"},
+        "referral_date",
+        "cannot be before the date of birth",
+        id="referral-before-birth",
+    ),
+    pytest.param(
+        {"referral_source": None}, "referral_source", "Choose who referred", id="source-missing"
+    ),
     pytest.param({"referral_source": "bogus"}, "referral_source", "", id="source-bogus"),
-    pytest.param({"referrer_expectation": "bogus"}, "referrer_expectation", "",
-                 id="expectation-bogus"),
-    pytest.param({"referrer_expectation": ""}, "referrer_expectation", "led to expect",
-                 id="expectation-missing"),
-    pytest.param({"presenting_problem": ""}, "presenting_problem", "presenting problem",
-                 id="problem-missing"),
-    pytest.param({"presenting_problem": "x" * 61}, "presenting_problem", "",
-                 id="problem-bogus"),
+    pytest.param(
+        {"referrer_expectation": "bogus"}, "referrer_expectation", "", id="expectation-bogus"
+    ),
+    pytest.param(
+        {"referrer_expectation": ""},
+        "referrer_expectation",
+        "led to expect",
+        id="expectation-missing",
+    ),
+    pytest.param(
+        {"presenting_problem": ""}, "presenting_problem", "presenting problem", id="problem-missing"
+    ),
+    pytest.param({"presenting_problem": "x" * 61}, "presenting_problem", "", id="problem-bogus"),
     pytest.param({"step": "9"}, "step", "", id="step-bogus"),
-    pytest.param({"complexity_factors": ["bogus"]}, "complexity_factors", "",
-                 id="complexity-bogus"),
+    pytest.param(
+        {"complexity_factors": ["bogus"]}, "complexity_factors", "", id="complexity-bogus"
+    ),
     pytest.param({"complexity_note": "c" * 2001}, "complexity_note", "", id="complexity-huge"),
     pytest.param({"consent": "maybe"}, "consent", "", id="consent-bogus"),
     pytest.param({"consent_note": "c" * 501}, "consent_note", "", id="consent-note-huge"),
@@ -136,8 +157,9 @@ BAD_REGISTRATIONS = [
 
 
 @pytest.mark.parametrize(("overrides", "field", "message"), BAD_REGISTRATIONS)
-def test_register_refuses_bad_input(client: FlaskClient, signed_in: Any,
-                                    overrides: dict[str, Any], field: str, message: str) -> None:
+def test_register_refuses_bad_input(
+    client: FlaskClient, signed_in: Any, overrides: dict[str, Any], field: str, message: str
+) -> None:
     signed_in(Role.WORKER)
     before = row_counts()
     response = client.post("/clients/new", data=registration(token(client), **overrides))
@@ -151,9 +173,16 @@ def test_register_refuses_bad_input(client: FlaskClient, signed_in: Any,
 
 def test_register_keeps_answers_after_an_error(client: FlaskClient, signed_in: Any) -> None:
     signed_in(Role.WORKER)
-    response = client.post("/clients/new", data=registration(
-        token(client), date_of_birth="2024-13-45", consent="yes", referral_source="gp",
-        consent_note="Happy to be counted"))
+    response = client.post(
+        "/clients/new",
+        data=registration(
+            token(client),
+            date_of_birth="2024-13-45",
+            consent="yes",
+            referral_source="gp",
+            consent_note="Happy to be counted",
+        ),
+    )
     assert response.status_code == 400
     assert input_value(response, "name") == "Morgan Example"
     assert checked_value(response, "consent") == "yes"
@@ -184,8 +213,7 @@ def test_register_without_csrf_token_saves_nothing(client: FlaskClient, signed_i
 # The caseload ---------------------------------------------------------------------------
 
 
-def test_caseload_shows_active_count_against_the_cap(client: FlaskClient,
-                                                     signed_in: Any) -> None:
+def test_caseload_shows_active_count_against_the_cap(client: FlaskClient, signed_in: Any) -> None:
     worker = signed_in(Role.WORKER)
     add_contact(worker, make_case(worker, name="Active One"))
     add_contact(worker, make_case(worker, name="Active Two"))
@@ -201,8 +229,9 @@ def test_caseload_shows_active_count_against_the_cap(client: FlaskClient,
     assert audit_events("caseload.view", actor=worker)
 
 
-def test_caseload_lists_a_red_flag_case_before_an_unflagged_one(client: FlaskClient,
-                                                                signed_in: Any) -> None:
+def test_caseload_lists_a_red_flag_case_before_an_unflagged_one(
+    client: FlaskClient, signed_in: Any
+) -> None:
     worker = signed_in(Role.WORKER)
     plain = make_case(worker, name="Alex Plain", referral_days_ago=20)
     red = make_case(worker, name="Robin Red", referral_days_ago=10)
@@ -212,7 +241,7 @@ def test_caseload_lists_a_red_flag_case_before_an_unflagged_one(client: FlaskCli
     assert response.status_code == 200
     active = table_html(response, "active-cases")
     assert active.index("Robin Red") < active.index("Alex Plain")
-    assert "Red" in active[active.index("Robin Red"):active.index("Alex Plain")]
+    assert "Red" in active[active.index("Robin Red") : active.index("Alex Plain")]
     reds = client.get("/caseload?show=red")
     assert reds.status_code == 200
     assert "Robin Red" in table_html(reds, "active-cases")
@@ -232,11 +261,11 @@ def test_caseload_outcome_needed_for_a_past_booking(client: FlaskClient, signed_
     add_contact(worker, fine, at=utc_now() + timedelta(days=3), attendance=AttendanceCode.BOOKED)
     response = client.get("/caseload")
     active = table_html(response, "active-cases")
-    row = active[active.index("Casey Due"):]
-    row = row[:row.index("</tr>")]
+    row = active[active.index("Casey Due") :]
+    row = row[: row.index("</tr>")]
     assert "Outcome needed" in row
-    other = active[active.index("Drew Fine"):]
-    other = other[:other.index("</tr>")]
+    other = active[active.index("Drew Fine") :]
+    other = other[: other.index("</tr>")]
     assert "Outcome needed" not in other
     assert "None booked" not in other
     only = client.get("/caseload?show=outcome")
@@ -248,8 +277,9 @@ def test_caseload_outcome_needed_for_a_past_booking(client: FlaskClient, signed_
     assert "Record outcome" in episode_page
 
 
-@pytest.mark.parametrize("show", ["all", "red", "amber", "outcome", "bogus", "", "__class__",
-                                  "x" * 5000])
+@pytest.mark.parametrize(
+    "show", ["all", "red", "amber", "outcome", "bogus", "", "__class__", "x" * 5000]
+)
 def test_caseload_filters_never_fail(client: FlaskClient, signed_in: Any, show: str) -> None:
     worker = signed_in(Role.WORKER)
     add_contact(worker, make_case(worker, name="Filter Case"))
@@ -259,16 +289,19 @@ def test_caseload_filters_never_fail(client: FlaskClient, signed_in: Any, show: 
         assert "Filter Case" in table_html(response, "active-cases")
 
 
-def test_caseload_query_count_does_not_grow_with_cases(client: FlaskClient,
-                                                       signed_in: Any) -> None:
+def test_caseload_query_count_does_not_grow_with_cases(client: FlaskClient, signed_in: Any) -> None:
     worker = signed_in(Role.WORKER)
 
     def add_cases(count: int, start: int) -> None:
         for number in range(start, start + count):
             episode = make_case(worker, name=f"Client {number}")
             add_contact(worker, episode)
-            add_contact(worker, episode, at=utc_now() + timedelta(days=number + 1),
-                        attendance=AttendanceCode.BOOKED)
+            add_contact(
+                worker,
+                episode,
+                at=utc_now() + timedelta(days=number + 1),
+                attendance=AttendanceCode.BOOKED,
+            )
 
     statements: list[str] = []
 
@@ -297,8 +330,7 @@ def test_caseload_query_count_does_not_grow_with_cases(client: FlaskClient,
 # The episode page ------------------------------------------------------------------------
 
 
-def test_episode_page_shows_details_badge_and_actions(client: FlaskClient,
-                                                      signed_in: Any) -> None:
+def test_episode_page_shows_details_badge_and_actions(client: FlaskClient, signed_in: Any) -> None:
     worker = signed_in(Role.WORKER)
     episode = make_case(worker, name="Jo Details", consented=True)
     add_contact(worker, episode)
@@ -353,7 +385,8 @@ def production_errors(app: Any) -> Any:
 
 
 def test_another_workers_episode_is_404_audited_and_not_leaked(
-        client: FlaskClient, signed_in: Any, user_factory: Any, production_errors: Any) -> None:
+    client: FlaskClient, signed_in: Any, user_factory: Any, production_errors: Any
+) -> None:
     me = signed_in(Role.WORKER)
     other = user_factory(Role.WORKER)
     theirs = make_case(other, name="Secret Person")
@@ -364,9 +397,9 @@ def test_another_workers_episode_is_404_audited_and_not_leaked(
         for method in ("get", "post"):
             if method == "post" and path == f"/episodes/{theirs.id}":
                 continue
-            response = getattr(client, method)(path, data={"csrf_token": csrf,
-                                                           "reason": "x", "consent": "no",
-                                                           "consent_note": "x"})
+            response = getattr(client, method)(
+                path, data={"csrf_token": csrf, "reason": "x", "consent": "no", "consent_note": "x"}
+            )
             assert response.status_code == 404, (method, path)
             assert "Secret Person" not in page(response)
             assert "Secret clinical note" not in page(response)
@@ -378,22 +411,18 @@ def test_another_workers_episode_is_404_audited_and_not_leaked(
     assert reload(theirs).client.consent_central_reporting is False
 
 
-
-
-
-def test_a_missing_episode_or_contact_is_404_and_audited(client: FlaskClient, signed_in: Any,
-                                                  production_errors: Any) -> None:
+def test_a_missing_episode_or_contact_is_404_and_audited(
+    client: FlaskClient, signed_in: Any, production_errors: Any
+) -> None:
     me = signed_in(Role.WORKER)
     for path in worker_pages(987654) + contact_pages(876543):
         assert client.get(path).status_code == 404, path
     assert audit_events("access.denied", object_id=987654, actor=me)
 
 
-
-
-
-def test_supervisor_of_the_team_can_view_but_not_change(client: FlaskClient, signed_in: Any,
-                                                        user_factory: Any) -> None:
+def test_supervisor_of_the_team_can_view_but_not_change(
+    client: FlaskClient, signed_in: Any, user_factory: Any
+) -> None:
     signed_in(Role.SUPERVISOR, team="North team")
     worker = user_factory(Role.WORKER, team="North team")
     episode = make_case(worker, name="Team Client")
@@ -417,8 +446,9 @@ def test_supervisor_of_the_team_can_view_but_not_change(client: FlaskClient, sig
     assert row_counts() == before
 
 
-def test_supervisor_of_another_team_gets_404(client: FlaskClient, signed_in: Any,
-                                               user_factory: Any, production_errors: Any) -> None:
+def test_supervisor_of_another_team_gets_404(
+    client: FlaskClient, signed_in: Any, user_factory: Any, production_errors: Any
+) -> None:
     boss = signed_in(Role.SUPERVISOR, team="South team")
     worker = user_factory(Role.WORKER, team="North team")
     episode = make_case(worker, name="North Client")
@@ -428,26 +458,34 @@ def test_supervisor_of_another_team_gets_404(client: FlaskClient, signed_in: Any
     assert audit_events("access.denied", object_id=episode.id, actor=boss)
 
 
-
-
-
 @pytest.mark.parametrize("role", [Role.LEAD, Role.ADMIN])
-def test_leads_and_admins_never_see_case_pages(client: FlaskClient, signed_in: Any,
-                                               user_factory: Any, role: Role) -> None:
+def test_leads_and_admins_never_see_case_pages(
+    client: FlaskClient, signed_in: Any, user_factory: Any, role: Role
+) -> None:
     signed_in(role)
     worker = user_factory(Role.WORKER)
     episode = make_case(worker, name="Hidden Client")
     contact = add_contact(worker, episode)
     csrf = token(client)
     before = row_counts()
-    paths = ["/caseload", "/clients/new", "/notes/", "/notes/new",
-             *worker_pages(episode.id), *contact_pages(contact.id)]
+    paths = [
+        "/caseload",
+        "/clients/new",
+        "/notes/",
+        "/notes/new",
+        *worker_pages(episode.id),
+        *contact_pages(contact.id),
+    ]
     for path in paths:
         response = client.get(path)
         assert response.status_code == 403, path
         assert "Hidden Client" not in page(response)
-    for path in ["/clients/new", "/notes/new", *worker_pages(episode.id)[1:],
-                 *contact_pages(contact.id)]:
+    for path in [
+        "/clients/new",
+        "/notes/new",
+        *worker_pages(episode.id)[1:],
+        *contact_pages(contact.id),
+    ]:
         assert client.post(path, data={"csrf_token": csrf}).status_code == 403, path
     assert row_counts() == before
 
@@ -464,9 +502,13 @@ def test_signed_out_user_is_sent_to_sign_in(client: FlaskClient, user_factory: A
 
 
 def discharge_data(csrf: str, episode: Episode, **overrides: Any) -> dict[str, Any]:
-    data = {"csrf_token": csrf, "reason": "completed",
-            "discharged_on": today_in_london().isoformat(), "note": "Goals met.",
-            "version": str(episode.version)}
+    data = {
+        "csrf_token": csrf,
+        "reason": "completed",
+        "discharged_on": today_in_london().isoformat(),
+        "note": "Goals met.",
+        "version": str(episode.version),
+    }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -474,8 +516,13 @@ def discharge_data(csrf: str, episode: Episode, **overrides: Any) -> dict[str, A
 def treated_case(worker: Any, name: str = "Dana Discharge") -> Episode:
     """An episode with two treatment contacts: PHQ-9 16 then 8, GAD-7 14 then 7."""
     episode = make_case(worker, name=name, referral_days_ago=40)
-    add_contact(worker, episode, at=utc_now() - timedelta(days=20),
-                phq9=(2, 2, 2, 2, 2, 2, 2, 2, 0), gad7=(2, 2, 2, 2, 2, 2, 2))
+    add_contact(
+        worker,
+        episode,
+        at=utc_now() - timedelta(days=20),
+        phq9=(2, 2, 2, 2, 2, 2, 2, 2, 0),
+        gad7=(2, 2, 2, 2, 2, 2, 2),
+    )
     add_contact(worker, episode, at=utc_now() - timedelta(days=2))
     return episode
 
@@ -495,8 +542,7 @@ def test_discharge_shows_the_outcome_preview(client: FlaskClient, signed_in: Any
     assert "Scores are not paired" not in html
 
 
-def test_discharge_warns_when_scores_are_not_paired(client: FlaskClient,
-                                                    signed_in: Any) -> None:
+def test_discharge_warns_when_scores_are_not_paired(client: FlaskClient, signed_in: Any) -> None:
     worker = signed_in(Role.WORKER)
     episode = make_case(worker)
     response = client.get(f"/episodes/{episode.id}/discharge")
@@ -507,10 +553,16 @@ def test_discharge_warns_when_scores_are_not_paired(client: FlaskClient,
 def test_discharge_saves_and_shows_the_outcome(client: FlaskClient, signed_in: Any) -> None:
     worker = signed_in(Role.WORKER)
     episode = treated_case(worker)
-    preview = re.search(r'id="outcome-preview">([^<]+)<',
-                        page(client.get(f"/episodes/{episode.id}/discharge"))).group(1).strip()
-    response = client.post(f"/episodes/{episode.id}/discharge",
-                           data=discharge_data(token(client), episode))
+    preview = (
+        re.search(
+            r'id="outcome-preview">([^<]+)<', page(client.get(f"/episodes/{episode.id}/discharge"))
+        )
+        .group(1)
+        .strip()
+    )
+    response = client.post(
+        f"/episodes/{episode.id}/discharge", data=discharge_data(token(client), episode)
+    )
     html = flash_after(client, response)
     assert "Dana Discharge has been discharged." in html
     assert "Outcome:" in html
@@ -524,43 +576,60 @@ def test_discharge_saves_and_shows_the_outcome(client: FlaskClient, signed_in: A
     # The case leaves the caseload, and no contact can be added any more.
     assert "Dana Discharge" not in page(client.get("/caseload"))
     before = row_counts()
-    refused = client.post(f"/episodes/{episode.id}/contacts/new",
-                          data=contact_data(token(client)), follow_redirects=True)
+    refused = client.post(
+        f"/episodes/{episode.id}/contacts/new",
+        data=contact_data(token(client)),
+        follow_redirects=True,
+    )
     assert refused.request.path == f"/episodes/{episode.id}"
     assert "This episode is discharged" in page(refused)
     assert client.get(f"/episodes/{episode.id}/contacts/new").status_code == 302
     assert row_counts() == before
-    again = client.post(f"/episodes/{episode.id}/discharge",
-                        data=discharge_data(token(client), reload(episode)),
-                        follow_redirects=True)
+    again = client.post(
+        f"/episodes/{episode.id}/discharge",
+        data=discharge_data(token(client), reload(episode)),
+        follow_redirects=True,
+    )
     assert again.request.path == f"/episodes/{episode.id}"
     assert "already discharged" in page(again)
 
 
 BAD_DISCHARGES = [
-    pytest.param({"reason": None}, "reason", "Choose the reason for discharge.",
-                 id="reason-missing"),
+    pytest.param(
+        {"reason": None}, "reason", "Choose the reason for discharge.", id="reason-missing"
+    ),
     pytest.param({"reason": "bogus"}, "reason", "", id="reason-bogus"),
-    pytest.param({"discharged_on": None}, "discharged_on", "Enter a real discharge date.",
-                 id="date-missing"),
+    pytest.param(
+        {"discharged_on": None}, "discharged_on", "Enter a real discharge date.", id="date-missing"
+    ),
     pytest.param({"discharged_on": "2024-13-45"}, "discharged_on", "", id="date-garbage"),
-    pytest.param({"discharged_on": "2999-01-01"}, "discharged_on", "cannot be in the future",
-                 id="date-future"),
-    pytest.param({"discharged_on": "2000-01-01"}, "discharged_on",
-                 "cannot be before the referral date", id="date-before-referral"),
+    pytest.param(
+        {"discharged_on": "2999-01-01"},
+        "discharged_on",
+        "cannot be in the future",
+        id="date-future",
+    ),
+    pytest.param(
+        {"discharged_on": "2000-01-01"},
+        "discharged_on",
+        "cannot be before the referral date",
+        id="date-before-referral",
+    ),
     pytest.param({"note": "n" * 4001}, "note", "", id="note-huge"),
 ]
 
 
 @pytest.mark.parametrize(("overrides", "field", "message"), BAD_DISCHARGES)
-def test_discharge_refuses_bad_input(client: FlaskClient, signed_in: Any,
-                                     overrides: dict[str, Any], field: str,
-                                     message: str) -> None:
+def test_discharge_refuses_bad_input(
+    client: FlaskClient, signed_in: Any, overrides: dict[str, Any], field: str, message: str
+) -> None:
     worker = signed_in(Role.WORKER)
     episode = treated_case(worker)
     before = row_counts()
-    response = client.post(f"/episodes/{episode.id}/discharge",
-                           data=discharge_data(token(client), episode, **overrides))
+    response = client.post(
+        f"/episodes/{episode.id}/discharge",
+        data=discharge_data(token(client), episode, **overrides),
+    )
     assert response.status_code == 400
     shown = field_error(response, field)
     assert shown, error_messages(response)
@@ -571,42 +640,46 @@ def test_discharge_refuses_bad_input(client: FlaskClient, signed_in: Any,
         assert textarea_value(response, "note") == "Goals met."
 
 
-def test_discharge_before_the_last_contact_is_refused(client: FlaskClient,
-                                                      signed_in: Any) -> None:
+def test_discharge_before_the_last_contact_is_refused(client: FlaskClient, signed_in: Any) -> None:
     worker = signed_in(Role.WORKER)
     episode = treated_case(worker)
     early = (today_in_london() - timedelta(days=10)).isoformat()
-    response = client.post(f"/episodes/{episode.id}/discharge",
-                           data=discharge_data(token(client), episode, discharged_on=early))
+    response = client.post(
+        f"/episodes/{episode.id}/discharge",
+        data=discharge_data(token(client), episode, discharged_on=early),
+    )
     assert response.status_code == 400
     assert "before the last attended contact" in field_error(response, "discharged_on")
     assert reload(episode).discharged_on is None
 
 
-def test_discharge_refused_while_a_booking_has_no_outcome(client: FlaskClient,
-                                                          signed_in: Any) -> None:
+def test_discharge_refused_while_a_booking_has_no_outcome(
+    client: FlaskClient, signed_in: Any
+) -> None:
     worker = signed_in(Role.WORKER)
     episode = treated_case(worker)
-    add_contact(worker, episode, at=utc_now() + timedelta(days=2),
-                attendance=AttendanceCode.BOOKED)
-    response = client.post(f"/episodes/{episode.id}/discharge",
-                           data=discharge_data(token(client), reload(episode)))
+    add_contact(worker, episode, at=utc_now() + timedelta(days=2), attendance=AttendanceCode.BOOKED)
+    response = client.post(
+        f"/episodes/{episode.id}/discharge", data=discharge_data(token(client), reload(episode))
+    )
     assert response.status_code == 400
     assert "booked contacts" in field_error(response, "reason")
     assert reload(episode).discharged_on is None
 
 
-def test_discharge_with_a_stale_version_is_a_conflict(client: FlaskClient,
-                                                      signed_in: Any) -> None:
+def test_discharge_with_a_stale_version_is_a_conflict(client: FlaskClient, signed_in: Any) -> None:
     worker = signed_in(Role.WORKER)
     episode = treated_case(worker)
     opened_at = str(episode.version)
     episode.complexity_note = "Changed in another tab"
     db.session.commit()
     assert str(reload(episode).version) != opened_at
-    response = client.post(f"/episodes/{episode.id}/discharge",
-                           data=discharge_data(token(client), episode, version=opened_at,
-                                               reason="stepped_up", note="Needs step 3"))
+    response = client.post(
+        f"/episodes/{episode.id}/discharge",
+        data=discharge_data(
+            token(client), episode, version=opened_at, reason="stepped_up", note="Needs step 3"
+        ),
+    )
     assert response.status_code == 409
     assert CONFLICT_MESSAGE in page(response)
     assert checked_value(response, "reason") == "stepped_up"
@@ -614,12 +687,15 @@ def test_discharge_with_a_stale_version_is_a_conflict(client: FlaskClient,
     assert reload(episode).discharged_on is None
 
 
-def test_discharge_with_a_garbage_version_is_a_conflict_not_a_500(client: FlaskClient,
-                                                       signed_in: Any) -> None:
+def test_discharge_with_a_garbage_version_is_a_conflict_not_a_500(
+    client: FlaskClient, signed_in: Any
+) -> None:
     worker = signed_in(Role.WORKER)
     episode = treated_case(worker)
-    response = client.post(f"/episodes/{episode.id}/discharge",
-                           data=discharge_data(token(client), episode, version="abc"))
+    response = client.post(
+        f"/episodes/{episode.id}/discharge",
+        data=discharge_data(token(client), episode, version="abc"),
+    )
     assert response.status_code == 409
     assert CONFLICT_MESSAGE in page(response)
     assert reload(episode).discharged_on is None
@@ -637,15 +713,21 @@ def test_consent_page_renders_with_history(client: FlaskClient, signed_in: Any) 
     assert "Asked at registration" in page(response)
 
 
-def test_consent_change_is_kept_in_history_and_changes_the_badge(client: FlaskClient,
-                                                                 signed_in: Any) -> None:
+def test_consent_change_is_kept_in_history_and_changes_the_badge(
+    client: FlaskClient, signed_in: Any
+) -> None:
     worker = signed_in(Role.WORKER)
     episode = make_case(worker, consented=True)
     assert "Consented to central reporting" in page(client.get(f"/episodes/{episode.id}"))
     before = row_counts()
-    response = client.post(f"/episodes/{episode.id}/consent", data={
-        "csrf_token": token(client), "consent": "no",
-        "consent_note": "Withdrew consent on the phone"})
+    response = client.post(
+        f"/episodes/{episode.id}/consent",
+        data={
+            "csrf_token": token(client),
+            "consent": "no",
+            "consent_note": "Withdrew consent on the phone",
+        },
+    )
     html = flash_after(client, response)
     assert "Consent recorded." in html
     assert "No consent: kept out of central reporting" in html
@@ -659,33 +741,44 @@ def test_consent_change_is_kept_in_history_and_changes_the_badge(client: FlaskCl
     assert any(">No<" in row and "Withdrew consent on the phone" in row for row in rows)
     assert audit_events("consent.change", object_id=episode.client_id)
     # And back again.
-    response = client.post(f"/episodes/{episode.id}/consent", data={
-        "csrf_token": token(client), "consent": "yes", "consent_note": "Agreed again"})
+    response = client.post(
+        f"/episodes/{episode.id}/consent",
+        data={"csrf_token": token(client), "consent": "yes", "consent_note": "Agreed again"},
+    )
     assert "Consented to central reporting" in flash_after(client, response)
 
 
 BAD_CONSENTS = [
-    pytest.param({"consent": "yes", "consent_note": ""}, "consent_note",
-                 "Say what the client said", id="yes-without-note"),
-    pytest.param({"consent": "no", "consent_note": "   "}, "consent_note",
-                 "Say what the client said", id="no-with-blank-note"),
-    pytest.param({"consent_note": "Said something"}, "consent", "Choose yes or no.",
-                 id="choice-missing"),
-    pytest.param({"consent": "maybe", "consent_note": "Unsure"}, "consent", "",
-                 id="choice-bogus"),
-    pytest.param({"consent": "no", "consent_note": "w" * 501}, "consent_note", "",
-                 id="note-huge"),
+    pytest.param(
+        {"consent": "yes", "consent_note": ""},
+        "consent_note",
+        "Say what the client said",
+        id="yes-without-note",
+    ),
+    pytest.param(
+        {"consent": "no", "consent_note": "   "},
+        "consent_note",
+        "Say what the client said",
+        id="no-with-blank-note",
+    ),
+    pytest.param(
+        {"consent_note": "Said something"}, "consent", "Choose yes or no.", id="choice-missing"
+    ),
+    pytest.param({"consent": "maybe", "consent_note": "Unsure"}, "consent", "", id="choice-bogus"),
+    pytest.param({"consent": "no", "consent_note": "w" * 501}, "consent_note", "", id="note-huge"),
 ]
 
 
 @pytest.mark.parametrize(("data", "field", "message"), BAD_CONSENTS)
-def test_consent_refuses_bad_input(client: FlaskClient, signed_in: Any, data: dict[str, str],
-                                   field: str, message: str) -> None:
+def test_consent_refuses_bad_input(
+    client: FlaskClient, signed_in: Any, data: dict[str, str], field: str, message: str
+) -> None:
     worker = signed_in(Role.WORKER)
     episode = make_case(worker, consented=True)
     before = row_counts()
-    response = client.post(f"/episodes/{episode.id}/consent",
-                           data={"csrf_token": token(client), **data})
+    response = client.post(
+        f"/episodes/{episode.id}/consent", data={"csrf_token": token(client), **data}
+    )
     assert response.status_code == 400
     shown = field_error(response, field)
     assert shown, error_messages(response)
@@ -696,15 +789,17 @@ def test_consent_refuses_bad_input(client: FlaskClient, signed_in: Any, data: di
         assert checked_value(response, "consent") == data["consent"]
 
 
-def test_second_worker_session_cannot_change_consent(app: Any, client: FlaskClient,
-                                                     signed_in: Any, user_factory: Any,
-                                                     production_errors: Any) -> None:
+def test_second_worker_session_cannot_change_consent(
+    app: Any, client: FlaskClient, signed_in: Any, user_factory: Any, production_errors: Any
+) -> None:
     owner = signed_in(Role.WORKER)
     episode = make_case(owner, consented=True)
     intruder = user_factory(Role.WORKER)
     other = app.test_client()
     sign_in(other, intruder)
-    response = other.post(f"/episodes/{episode.id}/consent", data={
-        "csrf_token": token(other), "consent": "no", "consent_note": "Not mine to change"})
+    response = other.post(
+        f"/episodes/{episode.id}/consent",
+        data={"csrf_token": token(other), "consent": "no", "consent_note": "Not mine to change"},
+    )
     assert response.status_code == 404
     assert reload(episode).client.consent_central_reporting is True

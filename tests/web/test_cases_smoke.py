@@ -8,8 +8,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from caseload.cases.formdata import london_now
-from caseload.policy import Role
+from caseload.domain.codes import Role
+from caseload.web import london_now
 from tests.conftest import csrf_token
 
 
@@ -49,8 +49,11 @@ def test_worker_walks_through_the_day(client: FlaskClient, signed_in: Any) -> No
     assert client.get(form_url).status_code == 200
     now = london_now() - timedelta(minutes=5)
     data = {
-        "occurred_on": now.date().isoformat(), "occurred_time": now.strftime("%H:%M"),
-        "contact_type": "assessment_and_treatment", "mode": "telephone", "attendance": "5",
+        "occurred_on": now.date().isoformat(),
+        "occurred_time": now.strftime("%H:%M"),
+        "contact_type": "assessment_and_treatment",
+        "mode": "telephone",
+        "attendance": "5",
         "csrf_token": csrf_token(client, form_url),
         **{f"phq9-{i}": "2" for i in range(1, 10)},
         **{f"gad7-{i}": "1" for i in range(1, 8)},
@@ -80,8 +83,10 @@ def test_chart_dates_are_uk_dates() -> None:
 
     contact = SimpleNamespace(
         occurred_at=datetime(2026, 6, 1, 23, 30, tzinfo=UTC),  # 00:30 on 2 June in London
-        in_force=True, is_booked=False, attendance=AttendanceCode.ATTENDED_ON_TIME,
-        phq9_total=9, gad7_total=7,
+        in_force=True,
+        is_booked=False,
+        attendance=AttendanceCode.ATTENDED_ON_TIME,
+        total={"phq9": 9, "gad7": 7}.get,
     )
     [point] = chart_points([contact])
     assert point.occurred_on == date(2026, 6, 2)

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from caseload.cases.formdata import CONFLICT_MESSAGE, LONDON, london_now, today_in_london
-from caseload.domain.codes import AttendanceCode, RiskLevel
+from caseload.domain.codes import AttendanceCode, EntryStatus, RiskLevel, Role
+from caseload.domain.dates import LONDON
 from caseload.extensions import db
-from caseload.models import Contact, EntryStatus, Episode
-from caseload.policy import Role
+from caseload.models import Contact, Episode
 from caseload.services import contacts as contact_service
+from caseload.web import CONFLICT_MESSAGE, london_now, today_in_london
 from tests.web.helpers import (
     add_contact,
     audit_events,
@@ -73,8 +73,9 @@ def test_form_renders_with_now_as_default(client: FlaskClient, episode: Episode)
     assert checked_value(response, "phq9-1") is None
 
 
-def test_attended_contact_with_both_questionnaires_saves(client: FlaskClient, worker: Any,
-                                                         episode: Episode) -> None:
+def test_attended_contact_with_both_questionnaires_saves(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     before = row_counts()
     response = client.post(url(episode), data=contact_data(token(client)))
     assert response.headers.get("Location") == f"/episodes/{episode.id}"
@@ -84,21 +85,29 @@ def test_attended_contact_with_both_questionnaires_saves(client: FlaskClient, wo
     after = row_counts()
     assert after["contacts"] == before["contacts"] + 1
     assert {k: v for k, v in after.items() if k != "contacts"} == {
-        k: v for k, v in before.items() if k != "contacts"}
+        k: v for k, v in before.items() if k != "contacts"
+    }
     contact = latest_contact(episode)
-    assert contact.phq9_total == 8
-    assert contact.gad7_total == 7
+    assert contact.total("phq9") == 8
+    assert contact.total("gad7") == 7
     assert contact.duration_minutes == 30
     assert contact.created_by_id == worker.id
     assert reload(episode).summary.attended_contacts == 1
     assert audit_events("contact.create", object_id=contact.id)
 
 
-def test_item9_with_a_risk_assessment_saves_and_flags(client: FlaskClient,
-                                                      episode: Episode) -> None:
-    data = contact_data(token(client), phq9=(2, 2, 2, 2, 2, 2, 2, 2, 1), **{
-        "risk_level": "moderate", "risk_factors": "Passive thoughts",
-        "risk_action": "Safety plan agreed; GP informed"})
+def test_item9_with_a_risk_assessment_saves_and_flags(
+    client: FlaskClient, episode: Episode
+) -> None:
+    data = contact_data(
+        token(client),
+        phq9=(2, 2, 2, 2, 2, 2, 2, 2, 1),
+        **{
+            "risk_level": "moderate",
+            "risk_factors": "Passive thoughts",
+            "risk_action": "Safety plan agreed; GP informed",
+        },
+    )
     html = flash_after(client, client.post(url(episode), data=data))
     assert "Contact saved. PHQ-9 17. GAD-7 7." in html
     assert "Item 9: 1" in html
@@ -108,35 +117,50 @@ def test_item9_with_a_risk_assessment_saves_and_flags(client: FlaskClient,
 
 
 def test_wsas_with_not_applicable_work_item_saves(client: FlaskClient, episode: Episode) -> None:
-    data = contact_data(token(client), **{"wsas-1": "na", "wsas-2": "4", "wsas-3": "4",
-                                          "wsas-4": "2", "wsas-5": "0", "phq9_difficulty": "1"})
+    data = contact_data(
+        token(client),
+        **{
+            "wsas-1": "na",
+            "wsas-2": "4",
+            "wsas-3": "4",
+            "wsas-4": "2",
+            "wsas-5": "0",
+            "phq9_difficulty": "1",
+        },
+    )
     flash_after(client, client.post(url(episode), data=data))
     contact = latest_contact(episode)
-    assert contact.wsas_total == 10
-    assert contact.wsas_answers[0] == "n/a"
-    assert contact.phq9_difficulty == 1
+    assert contact.total("wsas") == 10
+    assert contact.score("wsas").answers[0] == "n/a"
+    assert contact.score("phq9").difficulty == 1
 
 
-def test_measures_not_collected_with_a_reason_saves(client: FlaskClient,
-                                                    episode: Episode) -> None:
-    data = contact_data(token(client), phq9=None, gad7=None, measures_not_collected="y",
-                        not_collected_reason="declined")
+def test_measures_not_collected_with_a_reason_saves(client: FlaskClient, episode: Episode) -> None:
+    data = contact_data(
+        token(client),
+        phq9=None,
+        gad7=None,
+        measures_not_collected="y",
+        not_collected_reason="declined",
+    )
     html = flash_after(client, client.post(url(episode), data=data))
     assert "Contact saved." in html
-    assert latest_contact(episode).phq9_total is None
+    assert latest_contact(episode).total("phq9") is None
 
 
 @pytest.mark.parametrize("attendance", ["3", "7", "2", "4"])
-def test_non_attendance_without_scores_saves(client: FlaskClient, episode: Episode,
-                                             attendance: str) -> None:
+def test_non_attendance_without_scores_saves(
+    client: FlaskClient, episode: Episode, attendance: str
+) -> None:
     data = contact_data(token(client), attendance=attendance, phq9=None, gad7=None)
     html = flash_after(client, client.post(url(episode), data=data))
     assert "Contact saved." in html
     assert latest_contact(episode).attendance is AttendanceCode(int(attendance))
 
 
-def test_booking_ahead_saves_and_shows_record_outcome(client: FlaskClient,
-                                                      episode: Episode) -> None:
+def test_booking_ahead_saves_and_shows_record_outcome(
+    client: FlaskClient, episode: Episode
+) -> None:
     when = london_now() + timedelta(days=3)
     data = contact_data(token(client), when=when, attendance="0", phq9=None, gad7=None)
     html = flash_after(client, client.post(url(episode), data=data))
@@ -147,8 +171,8 @@ def test_booking_ahead_saves_and_shows_record_outcome(client: FlaskClient,
     assert contact.is_booked
     assert audit_events("contact.book", object_id=contact.id)
     waiting = table_html(client.get("/caseload"), "waiting-list")
-    row = waiting[waiting.index("Kim Contact"):]
-    assert "None booked" not in row[:row.index("</tr>")]
+    row = waiting[waiting.index("Kim Contact") :]
+    assert "None booked" not in row[: row.index("</tr>")]
 
 
 # Bad input -----------------------------------------------------------------------------
@@ -161,19 +185,24 @@ BAD_CONTACTS = [
     pytest.param({"occurred_on": ""}, "occurred_on", "Enter a real date.", id="date-missing"),
     pytest.param({"occurred_on": "2024-13-45"}, "occurred_on", "", id="date-garbage"),
     pytest.param({"occurred_on": "not a date"}, "occurred_on", "", id="date-text"),
-    pytest.param({"occurred_on": "0001-01-01"}, "occurred_on", "before the referral",
-                 id="date-year-one"),
-    pytest.param({"occurred_on": "9999-12-31"}, "occurred_on", "in the future",
-                 id="date-year-9999"),
+    pytest.param(
+        {"occurred_on": "0001-01-01"}, "occurred_on", "before the referral", id="date-year-one"
+    ),
+    pytest.param(
+        {"occurred_on": "9999-12-31"}, "occurred_on", "in the future", id="date-year-9999"
+    ),
     pytest.param({"occurred_time": ""}, "occurred_time", "Enter a real time", id="time-missing"),
     pytest.param({"occurred_time": "25:99"}, "occurred_time", "", id="time-garbage"),
     pytest.param({"duration_minutes": "abc"}, "duration_minutes", "", id="duration-text"),
-    pytest.param({"duration_minutes": "0"}, "duration_minutes", "between 1 and 480",
-                 id="duration-zero"),
-    pytest.param({"duration_minutes": "481"}, "duration_minutes", "between 1 and 480",
-                 id="duration-long"),
-    pytest.param({"duration_minutes": "-5"}, "duration_minutes", "between 1 and 480",
-                 id="duration-negative"),
+    pytest.param(
+        {"duration_minutes": "0"}, "duration_minutes", "between 1 and 480", id="duration-zero"
+    ),
+    pytest.param(
+        {"duration_minutes": "481"}, "duration_minutes", "between 1 and 480", id="duration-long"
+    ),
+    pytest.param(
+        {"duration_minutes": "-5"}, "duration_minutes", "between 1 and 480", id="duration-negative"
+    ),
     pytest.param({"duration_minutes": "9" * 40}, "duration_minutes", "", id="duration-huge"),
     pytest.param({"phq9-1": "7"}, "phq9-1", "", id="phq9-out-of-range"),
     pytest.param({"phq9-1": "-1"}, "phq9-1", "", id="phq9-negative"),
@@ -187,41 +216,79 @@ BAD_CONTACTS = [
     pytest.param({"attendance": "1"}, "attendance", "", id="attendance-unused-code"),
     pytest.param({"attendance": ""}, "attendance", "Choose what happened", id="attendance-none"),
     pytest.param({"intervention": "hypnosis"}, "intervention", "", id="intervention-bogus"),
-    pytest.param({"not_collected_reason": "bogus", "measures_not_collected": "y"},
-                 "not_collected_reason", "", id="not-collected-bogus"),
+    pytest.param(
+        {"not_collected_reason": "bogus", "measures_not_collected": "y"},
+        "not_collected_reason",
+        "",
+        id="not-collected-bogus",
+    ),
     pytest.param({"risk_level": "extreme"}, "risk_level", "", id="risk-bogus"),
     pytest.param({"note": "n" * 10_001}, "note", "", id="note-huge"),
     pytest.param({"risk_factors": "r" * 4001}, "risk_factors", "", id="risk-factors-huge"),
-    pytest.param({"risk_action": "a" * 4001, "risk_level": "low"}, "risk_action", "",
-                 id="risk-action-huge"),
-    pytest.param({"occurred_on": FUTURE.date().isoformat(),
-                  "occurred_time": FUTURE.strftime("%H:%M")},
-                 "occurred_on", "cannot be dated in the future", id="attended-in-future"),
-    pytest.param({"occurred_on": FUTURE.date().isoformat(),
-                  "occurred_time": FUTURE.strftime("%H:%M"), "attendance": "3",
-                  "phq9-1": "", "gad7-1": ""},
-                 "occurred_on", "cannot be dated in the future", id="dna-in-future"),
-    pytest.param({"occurred_on": BEFORE_REFERRAL.date().isoformat()}, "occurred_on",
-                 "cannot be before the referral date", id="before-referral"),
-    pytest.param({"phq9-9": "1"}, "risk_level", "record a risk assessment",
-                 id="item9-without-risk"),
-    pytest.param({"phq9-9": "3"}, "risk_level", "record a risk assessment",
-                 id="item9-at-3-without-risk"),
-    pytest.param({"risk_level": "moderate"}, "risk_action", "Say what action was taken",
-                 id="moderate-without-action"),
-    pytest.param({"risk_level": "high", "risk_action": "   "}, "risk_action",
-                 "Say what action was taken", id="high-with-blank-action"),
-    pytest.param({"attendance": "3"}, "attendance",
-                 "Questionnaires can only be recorded for an attended contact", id="scores-on-dna"),
-    pytest.param({"attendance": "2"}, "attendance",
-                 "Questionnaires can only be recorded", id="scores-on-cancellation"),
+    pytest.param(
+        {"risk_action": "a" * 4001, "risk_level": "low"}, "risk_action", "", id="risk-action-huge"
+    ),
+    pytest.param(
+        {"occurred_on": FUTURE.date().isoformat(), "occurred_time": FUTURE.strftime("%H:%M")},
+        "occurred_on",
+        "cannot be dated in the future",
+        id="attended-in-future",
+    ),
+    pytest.param(
+        {
+            "occurred_on": FUTURE.date().isoformat(),
+            "occurred_time": FUTURE.strftime("%H:%M"),
+            "attendance": "3",
+            "phq9-1": "",
+            "gad7-1": "",
+        },
+        "occurred_on",
+        "cannot be dated in the future",
+        id="dna-in-future",
+    ),
+    pytest.param(
+        {"occurred_on": BEFORE_REFERRAL.date().isoformat()},
+        "occurred_on",
+        "cannot be before the referral date",
+        id="before-referral",
+    ),
+    pytest.param(
+        {"phq9-9": "1"}, "risk_level", "record a risk assessment", id="item9-without-risk"
+    ),
+    pytest.param(
+        {"phq9-9": "3"}, "risk_level", "record a risk assessment", id="item9-at-3-without-risk"
+    ),
+    pytest.param(
+        {"risk_level": "moderate"},
+        "risk_action",
+        "Say what action was taken",
+        id="moderate-without-action",
+    ),
+    pytest.param(
+        {"risk_level": "high", "risk_action": "   "},
+        "risk_action",
+        "Say what action was taken",
+        id="high-with-blank-action",
+    ),
+    pytest.param(
+        {"attendance": "3"},
+        "attendance",
+        "Questionnaires can only be recorded for an attended contact",
+        id="scores-on-dna",
+    ),
+    pytest.param(
+        {"attendance": "2"},
+        "attendance",
+        "Questionnaires can only be recorded",
+        id="scores-on-cancellation",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("overrides", "field", "message"), BAD_CONTACTS)
-def test_bad_contact_is_refused_and_nothing_saved(client: FlaskClient, episode: Episode,
-                                                  overrides: dict[str, str], field: str,
-                                                  message: str) -> None:
+def test_bad_contact_is_refused_and_nothing_saved(
+    client: FlaskClient, episode: Episode, overrides: dict[str, str], field: str, message: str
+) -> None:
     before = row_counts()
     summary_before = reload(episode).summary.attended_contacts
     response = client.post(url(episode), data=contact_data(token(client), **overrides))
@@ -233,41 +300,56 @@ def test_bad_contact_is_refused_and_nothing_saved(client: FlaskClient, episode: 
     assert row_counts() == before
     assert reload(episode).summary.attended_contacts == summary_before
     # What was typed is kept.
-    assert textarea_value(response, "note") == overrides.get("note", "Reviewed the activity "
-                                                             "diary.")
+    assert textarea_value(response, "note") == overrides.get("note", "Reviewed the activity diary.")
 
 
 def test_booking_in_the_past_is_refused(client: FlaskClient, episode: Episode) -> None:
     before = row_counts()
-    response = client.post(url(episode), data=contact_data(
-        token(client), when=PAST, attendance="0", phq9=None, gad7=None))
+    response = client.post(
+        url(episode),
+        data=contact_data(token(client), when=PAST, attendance="0", phq9=None, gad7=None),
+    )
     assert response.status_code == 400
     assert "A booking must be in the future" in field_error(response, "attendance")
     assert checked_value(response, "attendance") == "0"
     assert row_counts() == before
 
 
-def test_past_booking_with_scores_shows_both_problems(client: FlaskClient,
-                                                      episode: Episode) -> None:
-    response = client.post(url(episode), data=contact_data(token(client), when=PAST,
-                                                           attendance="0"))
+def test_past_booking_with_scores_shows_both_problems(
+    client: FlaskClient, episode: Episode
+) -> None:
+    response = client.post(
+        url(episode), data=contact_data(token(client), when=PAST, attendance="0")
+    )
     assert response.status_code == 400
     shown = " ".join(error_messages(response))
     assert "Questionnaires can only be recorded" in shown
     assert "A booking must be in the future" in shown
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    pytest.param({}, "Record the PHQ-9 and GAD-7, or say why they were not collected.",
-                 id="no-measures-no-reason"),
-    pytest.param({"measures_not_collected": "y"}, "Record the PHQ-9 and GAD-7",
-                 id="ticked-without-reason"),
-    pytest.param({"risk_level": "low", "attendance": "3"},
-                 "A risk assessment can only be recorded for an attended contact",
-                 id="risk-on-dna"),
-])
-def test_missing_measures_are_refused(client: FlaskClient, episode: Episode,
-                                      overrides: dict[str, str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param(
+            {},
+            "Record the PHQ-9 and GAD-7, or say why they were not collected.",
+            id="no-measures-no-reason",
+        ),
+        pytest.param(
+            {"measures_not_collected": "y"},
+            "Record the PHQ-9 and GAD-7",
+            id="ticked-without-reason",
+        ),
+        pytest.param(
+            {"risk_level": "low", "attendance": "3"},
+            "A risk assessment can only be recorded for an attended contact",
+            id="risk-on-dna",
+        ),
+    ],
+)
+def test_missing_measures_are_refused(
+    client: FlaskClient, episode: Episode, overrides: dict[str, str], message: str
+) -> None:
     before = row_counts()
     data = contact_data(token(client), phq9=None, gad7=None, **overrides)
     response = client.post(url(episode), data=data)
@@ -276,21 +358,29 @@ def test_missing_measures_are_refused(client: FlaskClient, episode: Episode,
     assert row_counts() == before
 
 
-def test_both_measures_and_not_collected_is_refused(client: FlaskClient,
-                                                    episode: Episode) -> None:
+def test_both_measures_and_not_collected_is_refused(client: FlaskClient, episode: Episode) -> None:
     before = row_counts()
-    response = client.post(url(episode), data=contact_data(
-        token(client), measures_not_collected="y", not_collected_reason="no_time"))
+    response = client.post(
+        url(episode),
+        data=contact_data(
+            token(client), measures_not_collected="y", not_collected_reason="no_time"
+        ),
+    )
     assert response.status_code == 400
     assert "untick" in field_error(response, "not_collected_reason")
     assert row_counts() == before
 
 
-def test_answers_are_kept_when_the_form_is_refused(client: FlaskClient,
-                                                   episode: Episode) -> None:
-    data = contact_data(token(client), phq9=(3, 2, 1, 0, 3, 2, 1, 0, 2),
-                        gad7=(0, 1, 2, 3, 0, 1, 2), mode="video", contact_type="review",
-                        duration_minutes="45", risk_factors="Lives alone")
+def test_answers_are_kept_when_the_form_is_refused(client: FlaskClient, episode: Episode) -> None:
+    data = contact_data(
+        token(client),
+        phq9=(3, 2, 1, 0, 3, 2, 1, 0, 2),
+        gad7=(0, 1, 2, 3, 0, 1, 2),
+        mode="video",
+        contact_type="review",
+        duration_minutes="45",
+        risk_factors="Lives alone",
+    )
     response = client.post(url(episode), data=data)
     assert response.status_code == 400
     assert "record a risk assessment" in field_error(response, "risk_level")
@@ -303,8 +393,9 @@ def test_answers_are_kept_when_the_form_is_refused(client: FlaskClient,
     assert input_value(response, "duration_minutes") == "45"
     assert input_value(response, "occurred_on") == data["occurred_on"]
     assert textarea_value(response, "risk_factors") == "Lives alone"
-    assert 'value="video" selected' in response.get_data(as_text=True) or \
-        'selected value="video"' in response.get_data(as_text=True)
+    assert 'value="video" selected' in response.get_data(
+        as_text=True
+    ) or 'selected value="video"' in response.get_data(as_text=True)
 
 
 def test_contact_without_csrf_token_is_refused(client: FlaskClient, episode: Episode) -> None:
@@ -318,8 +409,9 @@ def test_contact_without_csrf_token_is_refused(client: FlaskClient, episode: Epi
 # Recording the outcome of a booking -----------------------------------------------------
 
 
-def test_record_outcome_completes_a_past_booking(client: FlaskClient, worker: Any,
-                                                 episode: Episode) -> None:
+def test_record_outcome_completes_a_past_booking(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     booking = book_past(worker, episode)
     episode_page = page(client.get(f"/episodes/{episode.id}"))
     assert "Outcome needed" in episode_page
@@ -331,27 +423,32 @@ def test_record_outcome_completes_a_past_booking(client: FlaskClient, worker: An
     assert input_value(form, "version") == str(booking.version)
     when = booking.occurred_at.astimezone(LONDON)
     before = row_counts()
-    response = client.post(f"/contacts/{booking.id}/outcome", data=contact_data(
-        token(client), when=when, version=str(booking.version)))
+    response = client.post(
+        f"/contacts/{booking.id}/outcome",
+        data=contact_data(token(client), when=when, version=str(booking.version)),
+    )
     html = flash_after(client, response)
     assert "Contact updated." in html
     assert "Outcome needed" not in html
     assert row_counts() == before
     booking = reload(booking)
     assert booking.attendance is AttendanceCode.ATTENDED_ON_TIME
-    assert booking.phq9_total == 8
+    assert booking.total("phq9") == 8
     assert audit_events("contact.complete", object_id=booking.id)
 
 
-def test_record_outcome_refuses_booked_again_and_bad_input(client: FlaskClient, worker: Any,
-                                                           episode: Episode) -> None:
+def test_record_outcome_refuses_booked_again_and_bad_input(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     booking = book_past(worker, episode)
     when = booking.occurred_at.astimezone(LONDON)
     path = f"/contacts/{booking.id}/outcome"
-    for overrides, field in [({"attendance": "0", "phq9-1": "", "gad7-1": ""}, "attendance"),
-                             ({"phq9-9": "2"}, "risk_level"),
-                             ({"attendance": "3"}, "attendance"),
-                             ({"occurred_on": "2024-13-45"}, "occurred_on")]:
+    for overrides, field in [
+        ({"attendance": "0", "phq9-1": "", "gad7-1": ""}, "attendance"),
+        ({"phq9-9": "2"}, "risk_level"),
+        ({"attendance": "3"}, "attendance"),
+        ({"occurred_on": "2024-13-45"}, "occurred_on"),
+    ]:
         data = contact_data(token(client), when=when, version=str(booking.version))
         data.update(overrides)
         if overrides.get("attendance") == "0":
@@ -362,12 +459,16 @@ def test_record_outcome_refuses_booked_again_and_bad_input(client: FlaskClient, 
         assert reload(booking).is_booked
 
 
-def test_record_outcome_of_a_completed_contact_is_refused(client: FlaskClient, worker: Any,
-                                                          episode: Episode) -> None:
+def test_record_outcome_of_a_completed_contact_is_refused(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     contact = add_contact(worker, episode)
     before = row_counts()
-    response = client.post(f"/contacts/{contact.id}/outcome", data=contact_data(
-        token(client), version=str(contact.version)), follow_redirects=True)
+    response = client.post(
+        f"/contacts/{contact.id}/outcome",
+        data=contact_data(token(client), version=str(contact.version)),
+        follow_redirects=True,
+    )
     assert response.request.path == f"/episodes/{episode.id}"
     assert "already has its outcome recorded" in page(response)
     assert row_counts() == before
@@ -377,8 +478,9 @@ def test_record_outcome_of_a_completed_contact_is_refused(client: FlaskClient, w
 # Corrections ----------------------------------------------------------------------------
 
 
-def test_correction_form_is_filled_from_the_saved_contact(client: FlaskClient, worker: Any,
-                                                          episode: Episode) -> None:
+def test_correction_form_is_filled_from_the_saved_contact(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     contact = add_contact(worker, episode, note="Original note")
     response = client.get(f"/contacts/{contact.id}/correct")
     assert response.status_code == 200
@@ -389,13 +491,14 @@ def test_correction_form_is_filled_from_the_saved_contact(client: FlaskClient, w
     assert input_value(response, "version") == str(contact.version)
 
 
-def test_correction_requires_a_reason(client: FlaskClient, worker: Any,
-                                      episode: Episode) -> None:
+def test_correction_requires_a_reason(client: FlaskClient, worker: Any, episode: Episode) -> None:
     contact = add_contact(worker, episode)
     before = row_counts()
     for reason in ("", "   "):
-        response = client.post(f"/contacts/{contact.id}/correct", data=contact_data(
-            token(client), version=str(contact.version), reason=reason))
+        response = client.post(
+            f"/contacts/{contact.id}/correct",
+            data=contact_data(token(client), version=str(contact.version), reason=reason),
+        )
         assert response.status_code == 400
         assert field_error(response, "reason") == "Give a reason."
         assert checked_value(response, "phq9-1") == "1"
@@ -403,12 +506,17 @@ def test_correction_requires_a_reason(client: FlaskClient, worker: Any,
     assert reload(contact).status is EntryStatus.CURRENT
 
 
-def test_correction_refuses_bad_contact_data(client: FlaskClient, worker: Any,
-                                             episode: Episode) -> None:
+def test_correction_refuses_bad_contact_data(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     contact = add_contact(worker, episode)
     before = row_counts()
-    response = client.post(f"/contacts/{contact.id}/correct", data=contact_data(
-        token(client), version=str(contact.version), reason="Wrong scores", **{"phq9-9": "2"}))
+    response = client.post(
+        f"/contacts/{contact.id}/correct",
+        data=contact_data(
+            token(client), version=str(contact.version), reason="Wrong scores", **{"phq9-9": "2"}
+        ),
+    )
     assert response.status_code == 400
     assert "record a risk assessment" in field_error(response, "risk_level")
     assert textarea_value(response, "reason") == "Wrong scores"
@@ -416,13 +524,20 @@ def test_correction_refuses_bad_contact_data(client: FlaskClient, worker: Any,
     assert reload(contact).status is EntryStatus.CURRENT
 
 
-def test_correction_supersedes_the_original(client: FlaskClient, worker: Any,
-                                            episode: Episode) -> None:
+def test_correction_supersedes_the_original(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     contact = add_contact(worker, episode)
     before = row_counts()
-    response = client.post(f"/contacts/{contact.id}/correct", data=contact_data(
-        token(client), version=str(contact.version), reason="Typed GAD-7 wrongly",
-        gad7=(2, 2, 2, 2, 2, 2, 2)))
+    response = client.post(
+        f"/contacts/{contact.id}/correct",
+        data=contact_data(
+            token(client),
+            version=str(contact.version),
+            reason="Typed GAD-7 wrongly",
+            gad7=(2, 2, 2, 2, 2, 2, 2),
+        ),
+    )
     html = flash_after(client, response)
     assert "Correction saved." in html
     assert "Corrected" in html
@@ -432,24 +547,29 @@ def test_correction_supersedes_the_original(client: FlaskClient, worker: Any,
     assert original.status is EntryStatus.SUPERSEDED
     correction = latest_contact(episode)
     assert correction.supersedes_id == original.id
-    assert correction.gad7_total == 14
-    assert reload(episode).summary.latest_gad7 == 14
+    assert correction.total("gad7") == 14
+    assert reload(episode).summary.latest("gad7") == 14
     assert audit_events("contact.correct", object_id=original.id)
     # The superseded original cannot be corrected or struck out again.
     after = row_counts()
-    again = client.post(f"/contacts/{original.id}/correct", data=contact_data(
-        token(client), version=str(original.version), reason="Again"))
+    again = client.post(
+        f"/contacts/{original.id}/correct",
+        data=contact_data(token(client), version=str(original.version), reason="Again"),
+    )
     assert again.status_code == 400
     assert "Only the current version" in page(again)
-    struck = client.post(f"/contacts/{original.id}/entered-in-error", data={
-        "csrf_token": token(client), "reason": "Again", "version": str(original.version)})
+    struck = client.post(
+        f"/contacts/{original.id}/entered-in-error",
+        data={"csrf_token": token(client), "reason": "Again", "version": str(original.version)},
+    )
     assert struck.status_code == 400
     assert "no longer current" in page(struck)
     assert row_counts() == after
 
 
-def test_correction_with_a_stale_version_is_a_conflict(client: FlaskClient, worker: Any,
-                                                       episode: Episode) -> None:
+def test_correction_with_a_stale_version_is_a_conflict(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     contact = add_contact(worker, episode)
     opened = client.get(f"/contacts/{contact.id}/correct")
     opened_version = input_value(opened, "version")
@@ -457,9 +577,16 @@ def test_correction_with_a_stale_version_is_a_conflict(client: FlaskClient, work
     contact_service.mark_entered_in_error(worker, contact, reason="Duplicate")
     db.session.commit()
     before = row_counts()
-    response = client.post(f"/contacts/{contact.id}/correct", data=contact_data(
-        token(client), version=opened_version, reason="Fix the time",
-        note="My careful corrected note", gad7=(3, 3, 3, 3, 3, 3, 3)))
+    response = client.post(
+        f"/contacts/{contact.id}/correct",
+        data=contact_data(
+            token(client),
+            version=opened_version,
+            reason="Fix the time",
+            note="My careful corrected note",
+            gad7=(3, 3, 3, 3, 3, 3, 3),
+        ),
+    )
     assert response.status_code == 409
     assert CONFLICT_MESSAGE in page(response)
     assert textarea_value(response, "note") == "My careful corrected note"
@@ -469,12 +596,17 @@ def test_correction_with_a_stale_version_is_a_conflict(client: FlaskClient, work
     assert reload(contact).status is EntryStatus.ENTERED_IN_ERROR
 
 
-def test_outcome_with_a_stale_version_is_a_conflict(client: FlaskClient, worker: Any,
-                                                    episode: Episode) -> None:
+def test_outcome_with_a_stale_version_is_a_conflict(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     booking = book_past(worker, episode)
     when = booking.occurred_at.astimezone(LONDON)
-    response = client.post(f"/contacts/{booking.id}/outcome", data=contact_data(
-        token(client), when=when, version=str(booking.version + 1), note="Kept text"))
+    response = client.post(
+        f"/contacts/{booking.id}/outcome",
+        data=contact_data(
+            token(client), when=when, version=str(booking.version + 1), note="Kept text"
+        ),
+    )
     assert response.status_code == 409
     assert CONFLICT_MESSAGE in page(response)
     assert textarea_value(response, "note") == "Kept text"
@@ -482,10 +614,13 @@ def test_outcome_with_a_stale_version_is_a_conflict(client: FlaskClient, worker:
 
 
 def test_correction_with_a_garbage_version_is_a_conflict_not_a_500(
-        client: FlaskClient, worker: Any, episode: Episode) -> None:
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     contact = add_contact(worker, episode)
-    response = client.post(f"/contacts/{contact.id}/correct", data=contact_data(
-        token(client), version="abc", reason="Tampered"))
+    response = client.post(
+        f"/contacts/{contact.id}/correct",
+        data=contact_data(token(client), version="abc", reason="Tampered"),
+    )
     assert response.status_code == 409
     assert textarea_value(response, "reason") == "Tampered"
     assert reload(contact).status is EntryStatus.CURRENT
@@ -494,27 +629,37 @@ def test_correction_with_a_garbage_version_is_a_conflict_not_a_500(
 # Entered in error -----------------------------------------------------------------------
 
 
-def test_entered_in_error_requires_a_reason(client: FlaskClient, worker: Any,
-                                            episode: Episode) -> None:
+def test_entered_in_error_requires_a_reason(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     contact = add_contact(worker, episode)
     form = client.get(f"/contacts/{contact.id}/entered-in-error")
     assert form.status_code == 200
     assert input_value(form, "version") == str(contact.version)
     for reason in ("", "  ", "r" * 2001):
-        response = client.post(f"/contacts/{contact.id}/entered-in-error", data={
-            "csrf_token": token(client), "reason": reason, "version": str(contact.version)})
+        response = client.post(
+            f"/contacts/{contact.id}/entered-in-error",
+            data={"csrf_token": token(client), "reason": reason, "version": str(contact.version)},
+        )
         assert response.status_code == 400
         assert field_error(response, "reason")
     assert reload(contact).status is EntryStatus.CURRENT
 
 
-def test_entered_in_error_takes_the_contact_out_of_scoring(client: FlaskClient, worker: Any,
-                                                           episode: Episode) -> None:
+def test_entered_in_error_takes_the_contact_out_of_scoring(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     contact = add_contact(worker, episode)
     assert reload(episode).summary.attended_contacts == 1
     before = row_counts()
-    response = client.post(f"/contacts/{contact.id}/entered-in-error", data={
-        "csrf_token": token(client), "reason": "Wrong client", "version": str(contact.version)})
+    response = client.post(
+        f"/contacts/{contact.id}/entered-in-error",
+        data={
+            "csrf_token": token(client),
+            "reason": "Wrong client",
+            "version": str(contact.version),
+        },
+    )
     html = flash_after(client, response)
     assert "Contact marked as entered in error." in html
     assert 'nhsuk-tag--grey">Entered in error' in html
@@ -525,17 +670,20 @@ def test_entered_in_error_takes_the_contact_out_of_scoring(client: FlaskClient, 
     assert audit_events("contact.entered_in_error", object_id=contact.id)
 
 
-def test_entered_in_error_with_a_stale_version_is_a_conflict(client: FlaskClient, worker: Any,
-                                                             episode: Episode) -> None:
+def test_entered_in_error_with_a_stale_version_is_a_conflict(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     contact = add_contact(worker, episode)
-    opened_version = input_value(client.get(f"/contacts/{contact.id}/entered-in-error"),
-                                 "version")
-    contact_service.correct_contact(worker, contact, contact_service.as_input(contact),
-                                    reason="Corrected elsewhere")
+    opened_version = input_value(client.get(f"/contacts/{contact.id}/entered-in-error"), "version")
+    contact_service.correct_contact(
+        worker, contact, contact_service.as_input(contact), reason="Corrected elsewhere"
+    )
     db.session.commit()
     before = row_counts()
-    response = client.post(f"/contacts/{contact.id}/entered-in-error", data={
-        "csrf_token": token(client), "reason": "My reason", "version": opened_version})
+    response = client.post(
+        f"/contacts/{contact.id}/entered-in-error",
+        data={"csrf_token": token(client), "reason": "My reason", "version": opened_version},
+    )
     assert response.status_code == 409
     assert CONFLICT_MESSAGE in page(response)
     assert textarea_value(response, "reason") == "My reason"
@@ -544,10 +692,13 @@ def test_entered_in_error_with_a_stale_version_is_a_conflict(client: FlaskClient
 
 
 def test_entered_in_error_with_a_garbage_version_is_a_conflict_not_a_500(
-        client: FlaskClient, worker: Any, episode: Episode) -> None:
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     contact = add_contact(worker, episode)
-    response = client.post(f"/contacts/{contact.id}/entered-in-error", data={
-        "csrf_token": token(client), "reason": "Tampered", "version": "abc"})
+    response = client.post(
+        f"/contacts/{contact.id}/entered-in-error",
+        data={"csrf_token": token(client), "reason": "Tampered", "version": "abc"},
+    )
     assert response.status_code == 409
     assert reload(contact).status is EntryStatus.CURRENT
 
@@ -555,11 +706,13 @@ def test_entered_in_error_with_a_garbage_version_is_a_conflict_not_a_500(
 # Timeline details -------------------------------------------------------------------------
 
 
-def test_timeline_marks_dnas_and_keeps_order(client: FlaskClient, worker: Any,
-                                             episode: Episode) -> None:
+def test_timeline_marks_dnas_and_keeps_order(
+    client: FlaskClient, worker: Any, episode: Episode
+) -> None:
     add_contact(worker, episode, at=utc_now() - timedelta(days=10))
-    add_contact(worker, episode, at=utc_now() - timedelta(days=5),
-                attendance=AttendanceCode.DID_NOT_ATTEND)
+    add_contact(
+        worker, episode, at=utc_now() - timedelta(days=5), attendance=AttendanceCode.DID_NOT_ATTEND
+    )
     response = client.get(f"/episodes/{episode.id}")
     assert response.status_code == 200
     html = page(response)

@@ -8,10 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from caseload.domain.codes import ReflectiveTheme
+from caseload.domain.codes import ReflectiveTheme, Role
 from caseload.extensions import db
 from caseload.models import ReflectiveNote
-from caseload.policy import Role
 from caseload.services.notes import write_note
 from tests.conftest import sign_in
 from tests.web.helpers import (
@@ -51,8 +50,9 @@ def test_notes_pages_render_for_a_worker(client: FlaskClient, signed_in: Any) ->
     assert "Write a reflective note" in page(form)
 
 
-def test_new_note_offers_own_open_cases_only(client: FlaskClient, signed_in: Any,
-                                             user_factory: Any) -> None:
+def test_new_note_offers_own_open_cases_only(
+    client: FlaskClient, signed_in: Any, user_factory: Any
+) -> None:
     me = signed_in(Role.WORKER)
     mine = make_case(me, name="Mine Case")
     other = user_factory(Role.WORKER)
@@ -62,19 +62,22 @@ def test_new_note_offers_own_open_cases_only(client: FlaskClient, signed_in: Any
     assert "Mine Case" in html
     assert "Theirs Case" not in html
     assert f'selected value="{mine.id}"' in html or f'value="{mine.id}" selected' in html
-    select_html = html[html.index('name="episode_id"'):]
-    select_html = select_html[:select_html.index("</select>")]
+    select_html = html[html.index('name="episode_id"') :]
+    select_html = select_html[: select_html.index("</select>")]
     assert f'value="{theirs.id}"' not in select_html
 
 
-def test_note_with_themes_manageability_and_own_case_saves(client: FlaskClient,
-                                                           signed_in: Any) -> None:
+def test_note_with_themes_manageability_and_own_case_saves(
+    client: FlaskClient, signed_in: Any
+) -> None:
     me = signed_in(Role.WORKER)
     mine = make_case(me, name="Linked Person")
     add_contact(me, mine)
     before = row_counts()
-    response = client.post("/notes/new", data=note_data(
-        token(client), episode_id=str(mine.id), shared_with_supervisor="y"))
+    response = client.post(
+        "/notes/new",
+        data=note_data(token(client), episode_id=str(mine.id), shared_with_supervisor="y"),
+    )
     assert response.headers.get("Location") == "/notes/"
     html = flash_after(client, response)
     assert "Reflective note saved." in html
@@ -98,8 +101,9 @@ def test_note_with_themes_manageability_and_own_case_saves(client: FlaskClient,
 
 def test_private_note_without_case_or_rating_saves(client: FlaskClient, signed_in: Any) -> None:
     signed_in(Role.WORKER)
-    response = client.post("/notes/new", data=note_data(
-        token(client), manageability=None, themes=["data_collection"]))
+    response = client.post(
+        "/notes/new", data=note_data(token(client), manageability=None, themes=["data_collection"])
+    )
     html = flash_after(client, response)
     assert "Private." in html
     assert "out of 5" not in html
@@ -112,8 +116,7 @@ BAD_NOTES = [
     pytest.param({"text": "t" * 10_001}, "text", "", id="text-huge"),
     pytest.param({"themes": None}, "themes", "Choose at least one theme.", id="themes-missing"),
     pytest.param({"themes": ["bogus"]}, "themes", "", id="theme-bogus"),
-    pytest.param({"themes": ["emotional_impact", "bogus"]}, "themes", "",
-                 id="theme-mixed-bogus"),
+    pytest.param({"themes": ["emotional_impact", "bogus"]}, "themes", "", id="theme-mixed-bogus"),
     pytest.param({"manageability": "9"}, "manageability", "", id="manageability-9"),
     pytest.param({"manageability": "0"}, "manageability", "", id="manageability-0"),
     pytest.param({"manageability": "three"}, "manageability", "", id="manageability-text"),
@@ -123,9 +126,9 @@ BAD_NOTES = [
 
 
 @pytest.mark.parametrize(("overrides", "field", "message"), BAD_NOTES)
-def test_bad_note_is_refused_and_nothing_saved(client: FlaskClient, signed_in: Any,
-                                               overrides: dict[str, Any], field: str,
-                                               message: str) -> None:
+def test_bad_note_is_refused_and_nothing_saved(
+    client: FlaskClient, signed_in: Any, overrides: dict[str, Any], field: str, message: str
+) -> None:
     signed_in(Role.WORKER)
     before = row_counts()
     response = client.post("/notes/new", data=note_data(token(client), **overrides))
@@ -143,28 +146,34 @@ def test_bad_note_is_refused_and_nothing_saved(client: FlaskClient, signed_in: A
         assert checked_value(response, "themes") in {"emotional_impact", "clinical_confidence"}
 
 
-def test_linking_another_workers_case_is_refused(client: FlaskClient, signed_in: Any,
-                                                 user_factory: Any) -> None:
+def test_linking_another_workers_case_is_refused(
+    client: FlaskClient, signed_in: Any, user_factory: Any
+) -> None:
     me = signed_in(Role.WORKER)
     other = user_factory(Role.WORKER)
     theirs = make_case(other, name="Not Your Client")
     before = row_counts()
-    response = client.post("/notes/new", data=note_data(token(client),
-                                                        episode_id=str(theirs.id)))
+    response = client.post("/notes/new", data=note_data(token(client), episode_id=str(theirs.id)))
     assert response.status_code == 400
     assert field_error(response, "episode_id")
     assert "Not Your Client" not in page(response)
     assert row_counts() == before
     assert not db.session.scalars(
-        select(ReflectiveNote).where(ReflectiveNote.author_id == me.id)).all()
+        select(ReflectiveNote).where(ReflectiveNote.author_id == me.id)
+    ).all()
 
 
-def test_list_shows_only_own_notes_and_never_anothers_text(client: FlaskClient, signed_in: Any,
-                                                          user_factory: Any) -> None:
+def test_list_shows_only_own_notes_and_never_anothers_text(
+    client: FlaskClient, signed_in: Any, user_factory: Any
+) -> None:
     me = signed_in(Role.WORKER)
     other = user_factory(Role.WORKER)
-    write_note(other, text="OTHER-WORKER-PRIVATE-TEXT about a client",
-               themes=[ReflectiveTheme.ROLE_CONFUSION], shared_with_supervisor=True)
+    write_note(
+        other,
+        text="OTHER-WORKER-PRIVATE-TEXT about a client",
+        themes=[ReflectiveTheme.ROLE_CONFUSION],
+        shared_with_supervisor=True,
+    )
     write_note(me, text="My own reflection", themes=[ReflectiveTheme.NEW_ROLE])
     db.session.commit()
     listing = page(client.get("/notes/"))
@@ -175,11 +184,16 @@ def test_list_shows_only_own_notes_and_never_anothers_text(client: FlaskClient, 
 
 
 @pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.LEAD, Role.ADMIN])
-def test_other_roles_cannot_use_notes_pages(app: Any, client: FlaskClient, signed_in: Any,
-                                            user_factory: Any, role: Role) -> None:
+def test_other_roles_cannot_use_notes_pages(
+    app: Any, client: FlaskClient, signed_in: Any, user_factory: Any, role: Role
+) -> None:
     author = user_factory(Role.WORKER, team="North team")
-    write_note(author, text="SHARED-NOTE-TEXT", themes=[ReflectiveTheme.RECOGNITION],
-               shared_with_supervisor=True)
+    write_note(
+        author,
+        text="SHARED-NOTE-TEXT",
+        themes=[ReflectiveTheme.RECOGNITION],
+        shared_with_supervisor=True,
+    )
     db.session.commit()
     signed_in(role, team="North team")
     before = row_counts()
@@ -192,17 +206,25 @@ def test_other_roles_cannot_use_notes_pages(app: Any, client: FlaskClient, signe
     assert row_counts() == before
 
 
-def test_two_workers_in_two_sessions_see_only_their_own(app: Any, client: FlaskClient,
-                                                        signed_in: Any,
-                                                        user_factory: Any) -> None:
+def test_two_workers_in_two_sessions_see_only_their_own(
+    app: Any, client: FlaskClient, signed_in: Any, user_factory: Any
+) -> None:
     signed_in(Role.WORKER)
-    assert client.post("/notes/new", data=note_data(
-        token(client), text="FIRST-WORKER-NOTE")).status_code == 302
+    assert (
+        client.post(
+            "/notes/new", data=note_data(token(client), text="FIRST-WORKER-NOTE")
+        ).status_code
+        == 302
+    )
     second = user_factory(Role.WORKER)
     other_client = app.test_client()
     sign_in(other_client, second)
-    assert other_client.post("/notes/new", data=note_data(
-        token(other_client), text="SECOND-WORKER-NOTE")).status_code == 302
+    assert (
+        other_client.post(
+            "/notes/new", data=note_data(token(other_client), text="SECOND-WORKER-NOTE")
+        ).status_code
+        == 302
+    )
     first_list = page(client.get("/notes/"))
     second_list = page(other_client.get("/notes/"))
     assert "FIRST-WORKER-NOTE" in first_list

@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from caseload.policy import POLICY_ATTRIBUTE, Role
+from caseload.domain.codes import Role
+from caseload.policy import POLICY_ATTRIBUTE
 from caseload.web import STATIC_ENDPOINTS, safe_next
 from tests.conftest import PASSWORD, sign_in
 
@@ -75,9 +76,7 @@ def test_security_headers_on_every_response(client: FlaskClient, path: str) -> N
     assert response.headers["Referrer-Policy"] == "same-origin"
 
 
-def test_pages_are_never_cached_but_static_files_are(
-    client: FlaskClient, signed_in: Any
-) -> None:
+def test_pages_are_never_cached_but_static_files_are(client: FlaskClient, signed_in: Any) -> None:
     signed_in(Role.WORKER)
     assert client.get("/").headers["Cache-Control"] == "no-store"
     assert "no-store" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")

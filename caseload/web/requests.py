@@ -1,4 +1,5 @@
-"""Request plumbing: sessions, policy enforcement, security headers, template helpers."""
+"""Request plumbing: transactions, sessions, policy enforcement, security headers,
+template helpers."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from sqlalchemy import inspect
 from werkzeug.routing import IntegerConverter
 
 from caseload.db import configure_engine
+from caseload.domain.codes import Role
 from caseload.domain.dates import format_date, format_datetime, local_date
 from caseload.extensions import db, login_manager
-from caseload.policy import Role, policy_of
+from caseload.policy import policy_of
 from caseload.services.audit import record_event_now
 from caseload.services.auth import load_session_user
+from caseload.services.users import count_demo_users
+from caseload.web import transactions
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -49,10 +53,11 @@ STATIC_ENDPOINTS = frozenset({"static", "assets.vendor", "assets.nhsuk_assets"})
 
 
 def init_app(app: Flask) -> None:
-    """Wire the engine, the session loader and the request hooks."""
+    """Wire the engine, the request's transaction, the session loader and the request hooks."""
     with app.app_context():
         for engine in db.engines.values():
             configure_engine(engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    transactions.init_app(app)
 
     login_manager.session_protection = None  # sessions are checked in the database
     login_manager.login_view = "auth.login"
@@ -177,8 +182,6 @@ def refuse_demo_accounts_in_production(app: Flask) -> None:
     """A production configuration will not start while any demo account exists."""
     if not app.config["PRODUCTION"]:
         return
-    from caseload.services.users import count_demo_users
-
     with app.app_context():
         try:
             demo_accounts = inspect(db.engine).has_table("users") and count_demo_users()
@@ -190,7 +193,6 @@ def refuse_demo_accounts_in_production(app: Flask) -> None:
                 "Refusing to start in production: the database holds demo accounts. "
                 "Use a fresh database for production."
             )
-
 
 
 def format_local_date(value: date | datetime | None) -> str:

@@ -1,0 +1,224 @@
+"""The audit trail through real requests: every page that shows a client leaves its read
+event, nothing recorded is left uncommitted, and a refusal never loses what came before."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+
+from caseload.domain.codes import AttendanceCode, ContactMode, ContactType, ReflectiveTheme, Role
+from caseload.extensions import db
+from caseload.models import AuditEvent, AuditEventClient, Contact, Episode, User
+from caseload.policy import WORKER, policy
+from caseload.services import contacts as contact_service
+from caseload.services import episodes as episode_service
+from caseload.services.audit import record_event
+from caseload.services.notes import write_note
+from caseload.web import submit
+from tests.conftest import csrf_token
+from tests.web.helpers import make_case, token, utc_now
+
+#: Every GET page that shows one client's record or a list of clients, by endpoint:
+#: how to build its path from the worker's episode, a booked contact and a held one.
+#: A new route that shows a client needs a row here (see the test below).
+CLIENT_PAGES: dict[str, Any] = {
+    "cases.episode": lambda e, booked, held: [f"/episodes/{e}"],
+    "cases.log_contact": lambda e, booked, held: [f"/episodes/{e}/contacts/new"],
+    "cases.change_contact": lambda e, booked, held: [
+        f"/contacts/{booked}/outcome",
+        f"/contacts/{held}/correct",
+    ],
+    "cases.entered_in_error": lambda e, booked, held: [f"/contacts/{held}/entered-in-error"],
+    "cases.discharge": lambda e, booked, held: [f"/episodes/{e}/discharge"],
+    "cases.consent": lambda e, booked, held: [f"/episodes/{e}/consent"],
+    "cases.caseload": lambda e, booked, held: ["/caseload"],
+    "notes.index": lambda e, booked, held: ["/notes/"],
+    "notes.new": lambda e, booked, held: ["/notes/new"],
+}
+
+#: GET pages that show no client's record (checked so a new route is a conscious choice).
+NO_CLIENT_PAGES = {"auth.login", "auth.mfa", "main.home", "cases.register_client"}
+
+#: Pages that name clients in a list but are not yet walked above, and why.
+NOT_YET_WALKED: dict[str, str] = {}
+
+
+def seen_by(user: User, client_id: int) -> int:
+    """How many audit events by the user concern the client: "who saw client X" in one query,
+    whether the client was opened or listed."""
+    db.session.commit()
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEventClient)
+            .join(AuditEvent, AuditEvent.id == AuditEventClient.audit_event_id)
+            .where(AuditEventClient.client_id == client_id, AuditEvent.actor_id == user.id)
+        )
+        or 0
+    )
+
+
+def actions(**where: Any) -> list[str]:
+    """The actions of the audit events matching the filters, oldest first."""
+    db.session.commit()
+    query = select(AuditEvent.action).order_by(AuditEvent.id)
+    for name, value in where.items():
+        query = query.where(getattr(AuditEvent, name) == value)
+    return list(db.session.scalars(query))
+
+
+def contact(
+    worker: User, episode: Episode, *, attendance: AttendanceCode, at_offset: timedelta
+) -> Contact:
+    """A committed contact without questionnaires, made through the service."""
+    moment = utc_now() + at_offset
+    record = contact_service.log_contact(
+        worker,
+        episode,
+        contact_service.ContactInput(
+            occurred_at=moment,
+            contact_type=ContactType.TREATMENT,
+            mode=ContactMode.TELEPHONE,
+            attendance=attendance,
+        ),
+        now=moment - timedelta(days=1) if attendance is AttendanceCode.BOOKED else None,
+    )
+    db.session.commit()
+    return record
+
+
+def test_every_client_page_is_listed(app: Flask) -> None:
+    """A GET route about an episode or contact, or any new page, must be classified above."""
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or rule.endpoint in {"static"}:
+            continue
+        if rule.endpoint.startswith("assets."):
+            continue
+        assert rule.endpoint in CLIENT_PAGES.keys() | NO_CLIENT_PAGES | NOT_YET_WALKED.keys(), (
+            rule.rule
+        )
+        if {"episode_id", "contact_id"} & set(rule.arguments):
+            assert rule.endpoint in CLIENT_PAGES, rule.rule
+
+
+def test_every_page_that_shows_a_client_records_its_read(
+    client: FlaskClient, signed_in: Any
+) -> None:
+    me = signed_in(Role.WORKER)
+    episode = make_case(me)
+    booked = contact(me, episode, attendance=AttendanceCode.BOOKED, at_offset=-timedelta(hours=2))
+    held = contact(
+        me, episode, attendance=AttendanceCode.DID_NOT_ATTEND, at_offset=-timedelta(days=1)
+    )
+    write_note(
+        me,
+        text="Linked to the case.",
+        themes=[ReflectiveTheme.RISK_AND_COMPLEXITY],
+        episode_id=episode.id,
+    )
+    db.session.commit()
+    for build in CLIENT_PAGES.values():
+        for path in build(episode.id, booked.id, held.id):
+            before = seen_by(me, episode.client_id)
+            response = client.get(path)
+            assert response.status_code in (200, 302), path
+            assert seen_by(me, episode.client_id) == before + 1, path
+
+
+def test_the_caseload_lists_its_clients_in_one_event(client: FlaskClient, signed_in: Any) -> None:
+    me = signed_in(Role.WORKER)
+    first, second = make_case(me, name="First Client"), make_case(me, name="Second Client")
+    assert client.get("/caseload").status_code == 200
+    db.session.commit()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "caseload.view")).one()
+    listed = db.session.scalars(
+        select(AuditEventClient.client_id).where(AuditEventClient.audit_event_id == event.id)
+    ).all()
+    assert sorted(listed) == sorted([first.client_id, second.client_id])
+
+
+def test_a_request_that_ends_with_events_unsaved_fails(
+    app: Flask, client: FlaskClient, user_factory: Any
+) -> None:
+    """An event recorded after the request's commit would be lost: the tests refuse it."""
+
+    @app.teardown_request
+    def record_too_late(_error: BaseException | None) -> None:
+        record_event("late.event")
+
+    with pytest.raises(RuntimeError, match="late.event"):
+        client.get("/login")
+
+
+@pytest.fixture
+def refusing_form_route(app: Flask) -> str:
+    """A form page that opens the worker's own case, then saves to someone else's: the
+    save is refused inside ``submit``'s savepoint."""
+
+    @policy(WORKER)
+    def refusing_form(own: int, theirs: int) -> Any:
+        episode_service.get_episode(current_user, own)
+        outcome = submit(
+            FlaskForm(), lambda: episode_service.get_episode(current_user, theirs, for_change=True)
+        )
+        return "saved" if outcome.saved else "not saved"
+
+    app.add_url_rule(
+        "/test/refusing-form/<int:own>/<int:theirs>",
+        "refusing_form",
+        refusing_form,
+        methods=["POST"],
+    )
+    return "/test/refusing-form"
+
+
+def test_a_denial_inside_a_save_is_404_and_keeps_the_earlier_events(
+    client: FlaskClient, signed_in: Any, user_factory: Any, refusing_form_route: str
+) -> None:
+    me = signed_in(Role.WORKER)
+    mine = make_case(me, name="My Client")
+    theirs = make_case(user_factory(Role.WORKER), name="Their Client")
+    response = client.post(
+        f"{refusing_form_route}/{mine.id}/{theirs.id}", data={"csrf_token": token(client)}
+    )
+    assert response.status_code == 404
+    assert actions(action="episode.view", object_id=str(mine.id)) == ["episode.view"]
+    assert actions(actor_id=me.id, object_type="episode", object_id=str(theirs.id)) == [
+        "access.denied"
+    ]
+
+
+def test_a_post_to_a_case_that_is_not_yours_is_404_and_the_denial_survives(
+    client: FlaskClient, signed_in: Any, user_factory: Any
+) -> None:
+    me = signed_in(Role.WORKER)
+    theirs = make_case(user_factory(Role.WORKER), name="Their Client")
+    response = client.post(
+        f"/episodes/{theirs.id}/consent",
+        data={"csrf_token": token(client), "consent": "yes", "consent_note": "Said yes"},
+    )
+    assert response.status_code == 404
+    assert actions(actor_id=me.id, object_type="episode", object_id=str(theirs.id)) == [
+        "access.denied"
+    ]
+    db.session.refresh(theirs.client)
+    assert theirs.client.consent_central_reporting is False
+
+
+def test_a_failed_sign_in_is_kept_though_nothing_else_is(
+    client: FlaskClient, user_factory: Any
+) -> None:
+    user = user_factory(Role.WORKER)
+    response = client.post(
+        "/login",
+        data={"username": user.username, "password": "wrong", "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 200
+    assert actions(actor_username=user.username) == ["login.failure"]
