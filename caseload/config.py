@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Code defaults. Every key here can be overridden by a later layer.
 DEFAULTS: dict[str, Any] = {
     "SERVICE_NAME": "caseload",
+    # Read through caseload.services.settings.service_settings().
+    "MINIMUM_AGE": 18,
+    "WORKING_DAY_START": "08:00",
+    "WORKING_DAY_END": "18:00",
+    "BOOKING_HORIZON_DAYS": 365,
     # Empty: a SQLite file in instance/ is used.
     "DATABASE_URL": "",
     "PRODUCTION": False,

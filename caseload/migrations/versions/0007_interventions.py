@@ -1,0 +1,23 @@
+"""Interventions and anxiety disorder specific measures as data.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-27 05:00:00
+
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

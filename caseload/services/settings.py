@@ -1,0 +1,54 @@
+"""The service's settings, read through one accessor.
+
+Every setting a worker's page depends on (the service's name, the youngest age
+it takes referrals for, its working hours ...) is read with
+``service_settings()``. Today the values come from the configuration layers
+(code defaults, ``instance/config.py``, ``CASELOAD_*`` environment variables);
+an administrator's settings page will later keep them in the database behind
+this same accessor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+
+from flask import current_app
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What a service decides for itself, with the defaults a new service starts with."""
+
+    #: Shown in the header and on letters.
+    service_name: str = "caseload"
+    #: Referrals below this age are refused (NHS Talking Therapies serves adults; some
+    #: services take 16 and 17 year olds, which a setting of 16 allows with a banner).
+    minimum_age: int = 18
+    #: Bookings outside these hours, or at a weekend, get a warning (not a refusal).
+    working_day_start: time = time(8, 0)
+    working_day_end: time = time(18, 0)
+    #: How far ahead a booking may be made, in days.
+    booking_horizon_days: int = 365
+
+
+def _time(value: object, default: time) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        return default
+
+
+def service_settings() -> ServiceSettings:
+    """The settings in force for this service."""
+    config = current_app.config
+    defaults = ServiceSettings()
+    return ServiceSettings(
+        service_name=str(config.get("SERVICE_NAME") or defaults.service_name),
+        minimum_age=int(config.get("MINIMUM_AGE", defaults.minimum_age)),
+        working_day_start=_time(config.get("WORKING_DAY_START"), defaults.working_day_start),
+        working_day_end=_time(config.get("WORKING_DAY_END"), defaults.working_day_end),
+        booking_horizon_days=int(config.get("BOOKING_HORIZON_DAYS", defaults.booking_horizon_days)),
+    )
