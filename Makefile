@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app caseload
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The port `make run` serves on: `make run PORT=8080`.
+PORT ?= 5000
 
 .PHONY: install run test lint bench clean
 
@@ -22,8 +24,8 @@ install: $(PY_STAMP) $(NODE_STAMP)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
-	@echo "Serving caseload at http://127.0.0.1:5000"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Serving caseload at http://127.0.0.1:$(PORT)"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check caseload tests bench

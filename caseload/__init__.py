@@ -9,10 +9,13 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caseload import assets, cli, errors, web
+from caseload.about.views import bp as about_bp
 from caseload.auth.views import bp as auth_bp
 from caseload.cases.views import bp as cases_bp
+from caseload.clients.views import bp as clients_bp
 from caseload.config import ROOT, load_config
 from caseload.db import render_migration_item
+from caseload.diary.views import bp as diary_bp
 from caseload.extensions import csrf, db, login_manager, migrate
 from caseload.main.views import bp as main_bp
 from caseload.notes.views import bp as notes_bp
@@ -58,4 +61,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(diary_bp)
+    app.register_blueprint(clients_bp)
     app.register_blueprint(notes_bp)
+    app.register_blueprint(about_bp)

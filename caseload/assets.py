@@ -3,15 +3,33 @@
 Nothing is loaded from a CDN. Vendor files are served under their package's
 version (``/vendor/10.6.1/nhsuk-frontend.min.css``) with a year-long cache
 lifetime, so an upgrade changes every URL and no browser keeps an old file.
+
+The NHS.UK stylesheet is served without its ``@font-face`` rules: they load the
+Frutiger web font from assets.nhs.uk, which the content security policy blocks
+(``font-src 'self'``), so every page would log a console error. Without them the
+design system's own font stack falls back to Arial, as it intends where Frutiger
+is unavailable. The copy is made once per process, in memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from functools import cache
 from pathlib import Path
 
 import plotly
-from flask import Blueprint, Flask, abort, current_app, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from caseload.config import ROOT
@@ -29,7 +47,27 @@ VENDOR_FILES = {
     "plotly.min.js": PLOTLY_DIR / "plotly.min.js",
 }
 
+#: Rules a served stylesheet must not keep: web fonts from another site, and the
+#: source map comment (the map describes the file before the rules were removed).
+FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}")
+SOURCE_MAP = re.compile(r"/\*# sourceMappingURL=[^*]*\*/\s*$")
+
+#: Vendor files served with their external web fonts removed.
+WITHOUT_FONTS = frozenset({"nhsuk-frontend.min.css"})
+
 bp = Blueprint("assets", __name__)
+
+
+def without_font_faces(css: str) -> str:
+    """A stylesheet without its ``@font-face`` rules and source map comment."""
+    return SOURCE_MAP.sub("", FONT_FACE.sub("", css))
+
+
+@cache
+def _stylesheet_without_fonts(path: Path) -> tuple[bytes, str]:
+    """The stylesheet's bytes without web fonts, and their digest (once per process)."""
+    body = without_font_faces(path.read_text(encoding="utf-8")).encode("utf-8")
+    return body, hashlib.sha256(body).hexdigest()[:32]
 
 
 def _nhsuk_version() -> str:
@@ -52,6 +90,13 @@ def vendor(version: str, name: str) -> ResponseReturnValue:
         abort(404)
     if not path.exists():
         abort(404)
+    if name in WITHOUT_FONTS:
+        body, digest = _stylesheet_without_fonts(path)
+        response = Response(body, mimetype="text/css")
+        response.cache_control.public = True
+        response.cache_control.max_age = ONE_YEAR
+        response.set_etag(digest)
+        return response.make_conditional(request)
     return send_from_directory(path.parent, path.name, max_age=ONE_YEAR)
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from caseload.domain.dates import format_date, format_day_month
+from caseload.domain.dates import format_date
 from caseload.domain.measures import GAD7, PHQ9, Measure, get_measure
 from caseload.domain.wording import plural
 
@@ -28,6 +28,7 @@ TEXT_COLOUR = "#212b32"  # NHS black
 SECONDARY_TEXT_COLOUR = "#4c6272"  # NHS dark grey
 CASENESS_COLOUR = "#425563"
 DNA_COLOUR = "#d5281b"  # NHS red
+CANCELLED_COLOUR = "#425563"  # NHS dark grey: 3:1 or more against white, as graphics need
 NO_SCORES_MESSAGE = "No scores recorded yet"
 
 #: Line colour and marker symbol per measure: colour is never the only cue.
@@ -52,30 +53,64 @@ class ChartPoint:
     gad7: int | None  #: GAD-7 total, None when not recorded
     attended: bool
     dna: bool  #: did not attend (attendance codes 3 or 7)
+    cancelled: bool = False  #: cancelled by the patient (2) or the provider (4)
+    #: What happened, in words ("Cancelled by patient"), for the hover and the table.
+    what_happened: str = ""
+
+
+#: Missed appointments sit on a strip of their own below the scores, at a height outside
+#: every score range, so a DNA or a cancellation can never be read as a score of 0.
+MISSED_ROW = 3
+MISSED_Y = -1
+MISSED_RANGE = (-1.5, -0.5)
+#: How each kind of missed appointment is drawn: a distinct symbol each, so colour is
+#: never the only cue, with its meaning as the legend entry.
+MISSED_STYLE = {
+    "dna": {"name": "Did not attend", "symbol": "x", "colour": DNA_COLOUR, "rank": 3},
+    "cancelled": {
+        "name": "Cancelled",
+        "symbol": "triangle-down-open",
+        "colour": CANCELLED_COLOUR,
+        "rank": 4,
+    },
+}
 
 
 def outcome_chart(
-    points: Sequence[ChartPoint], *, title: str = "PHQ-9 and GAD-7 by contact"
+    points: Sequence[ChartPoint], *, title: str = "PHQ-9 and GAD-7 over time"
 ) -> dict[str, Any]:
-    """PHQ-9 (top) and GAD-7 (bottom) by contact, over severity bands, with DNAs marked."""
+    """PHQ-9 (top) and GAD-7 (middle) against the contact dates, over severity bands, with
+    missed appointments (did not attend, cancelled) marked on a strip of their own below.
+
+    The x axis is time, so the gaps between sessions show.
+    """
     measures = ((get_measure(PHQ9), 1), (get_measure(GAD7), 2))
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    has_dna = any(point.dna for point in points)
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
+        row_heights=[0.43, 0.43, 0.14],
+    )
     has_scores = False
     for measure, row in measures:
         scored = [p for p in points if p.attended and _score(p, measure.id) is not None]
         has_scores = has_scores or bool(scored)
         fig.add_trace(_score_trace(measure, scored), row=row, col=1)
-        if has_dna:
-            fig.add_trace(_dna_trace(points, first=row == 1), row=row, col=1)
         _add_bands(fig, measure, row)
         _add_caseness(fig, measure, row)
+    for kind, missed in (
+        ("dna", [p for p in points if p.dna]),
+        ("cancelled", [p for p in points if p.cancelled and not p.dna]),
+    ):
+        if missed:
+            fig.add_trace(_missed_trace(kind, missed), row=MISSED_ROW, col=1)
     _style_axes(fig, points, measures)
     fig.update_layout(
         template="none",
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 18}},
         font={"family": FONT_FAMILY, "size": 14, "color": TEXT_COLOUR},
-        height=480,
+        height=540,
         margin={"l": 64, "r": 24, "t": 96, "b": 64},
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
@@ -134,9 +169,15 @@ def chart_summary(points: Sequence[ChartPoint]) -> str:
         else:
             joined = f"{_clause(first_name, first)} and {_clause(second_name, second)}"
         sentence = f"{joined} over {contacts}"
+    missed = []
     dnas = sum(1 for p in points if p.dna)
     if dnas:
-        sentence += f"; {dnas} did not attend"
+        missed.append(f"{dnas} did not attend")
+    cancelled = sum(1 for p in points if p.cancelled and not p.dna)
+    if cancelled:
+        missed.append(f"{cancelled} {'was' if cancelled == 1 else 'were'} cancelled")
+    if missed:
+        sentence += "; " + " and ".join(missed)
     return sentence + "."
 
 
@@ -160,12 +201,17 @@ def _band_label(measure: Measure, score: int) -> str:
         return "out of range"
 
 
+def _day(point: ChartPoint) -> str:
+    """A point's place on the time axis: its UK calendar day."""
+    return point.occurred_on.isoformat()
+
+
 def _score_trace(measure: Measure, scored: Sequence[ChartPoint]) -> go.Scatter:
     style = SERIES_STYLE[measure.id]
     return go.Scatter(
-        x=[p.contact_number for p in scored],
+        x=[_day(p) for p in scored],
         y=[_score(p, measure.id) for p in scored],
-        # The hover reads the contact number from customdata: %{x} would show the tick text.
+        # The hover reads the contact number and date from customdata, not the axis.
         customdata=[
             [
                 p.contact_number,
@@ -192,20 +238,29 @@ def _score_trace(measure: Measure, scored: Sequence[ChartPoint]) -> go.Scatter:
     )
 
 
-def _dna_trace(points: Sequence[ChartPoint], *, first: bool) -> go.Scatter:
-    missed = [p for p in points if p.dna]
+def _missed_trace(kind: str, missed: Sequence[ChartPoint]) -> go.Scatter:
+    """Missed appointments of one kind on the strip below the scores, never on a score axis."""
+    style = MISSED_STYLE[kind]
     return go.Scatter(
-        x=[p.contact_number for p in missed],
-        y=[0] * len(missed),
-        customdata=[[p.contact_number, format_date(p.occurred_on)] for p in missed],
-        name="Did not attend",
-        legendgroup="dna",
-        legendrank=3,
-        showlegend=first,
+        x=[_day(p) for p in missed],
+        y=[MISSED_Y] * len(missed),
+        customdata=[
+            [p.contact_number, format_date(p.occurred_on), p.what_happened or style["name"]]
+            for p in missed
+        ],
+        name=style["name"],
+        legendrank=style["rank"],
         mode="markers",
-        marker={"color": DNA_COLOUR, "symbol": "x", "size": 11},
+        marker={
+            "color": style["colour"],
+            "symbol": style["symbol"],
+            "size": 12,
+            "line": {"color": style["colour"], "width": 2},
+        },
         cliponaxis=False,
-        hovertemplate="Contact %{customdata[0]}, %{customdata[1]}<br>Did not attend<extra></extra>",
+        hovertemplate=(
+            "Contact %{customdata[0]}, %{customdata[1]}<br>%{customdata[2]}<extra></extra>"
+        ),
     )
 
 
@@ -289,26 +344,35 @@ def _add_caseness(fig: go.Figure, measure: Measure, row: int) -> None:
 
 
 def _y_range(measure: Measure) -> tuple[float, float]:
-    # One point of headroom each side so markers at 0 (DNAs) and at the maximum show whole.
+    # One point of headroom each side so markers at the minimum and the maximum show whole.
     return (measure.total_min - 1, measure.total_max + 1)
+
+
+def _x_range(points: Sequence[ChartPoint]) -> list[str] | None:
+    """The dates shown, with a margin so the first and last markers show whole."""
+    if not points:
+        return None
+    first = min(p.occurred_on for p in points)
+    last = max(p.occurred_on for p in points)
+    margin = max(timedelta(days=3), (last - first) / 25)
+    return [(first - margin).isoformat(), (last + margin).isoformat()]
 
 
 def _style_axes(
     fig: go.Figure, points: Sequence[ChartPoint], measures: Sequence[tuple[Measure, int]]
 ) -> None:
-    numbers = [p.contact_number for p in points]
     fig.update_xaxes(
-        tickmode="array",
-        tickvals=numbers,
-        ticktext=[f"{p.contact_number}<br>{format_day_month(p.occurred_on)}" for p in points],
-        range=[min(numbers, default=1) - 0.5, max(numbers, default=1) + 0.5],
+        type="date",
+        # UK order; the year shows under the first tick and wherever it changes.
+        tickformat="%-d %b\n%Y",
+        range=_x_range(points),
         showgrid=False,
         zeroline=False,
         showline=True,
         linecolor=SECONDARY_TEXT_COLOUR,
         fixedrange=True,
     )
-    fig.update_xaxes(title_text="Contact", row=2, col=1)
+    fig.update_xaxes(title_text="Date of contact", row=MISSED_ROW, col=1)
     for measure, row in measures:
         fig.update_yaxes(
             title_text=f"{measure.short_name} score",
@@ -323,3 +387,15 @@ def _style_axes(
             row=row,
             col=1,
         )
+    fig.update_yaxes(
+        range=list(MISSED_RANGE),
+        tickmode="array",
+        tickvals=[MISSED_Y],
+        ticktext=["Missed"],
+        showgrid=False,
+        zeroline=False,
+        showline=False,
+        fixedrange=True,
+        row=MISSED_ROW,
+        col=1,
+    )

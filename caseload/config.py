@@ -22,6 +22,11 @@ DEFAULTS: dict[str, Any] = {
     "WORKING_DAY_START": "08:00",
     "WORKING_DAY_END": "18:00",
     "BOOKING_HORIZON_DAYS": 365,
+    # Named on the privacy notice and the accessibility statement (/about/...); the
+    # service fills them in (CASELOAD_ORGANISATION_NAME ...). Empty: the pages say so.
+    "ORGANISATION_NAME": "",
+    "PRIVACY_CONTACT": "",
+    "ACCESSIBILITY_CONTACT": "",
     # Empty: a SQLite file in instance/ is used.
     "DATABASE_URL": "",
     "PRODUCTION": False,

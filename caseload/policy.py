@@ -17,7 +17,7 @@ from flask_login import AnonymousUserMixin
 from sqlalchemy import ColumnElement, Select, and_, false, select
 
 from caseload.domain.codes import Role
-from caseload.models import Episode, ReflectiveNote, Team, User
+from caseload.models import Client, Episode, ReflectiveNote, Team, User
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -109,6 +109,16 @@ def visible_episodes(asker: Asker) -> ColumnElement[bool]:
     if user.role is Role.SUPERVISOR:
         return Episode.worker_id.in_(supervised_worker_ids(user))
     return false()
+
+
+def visible_clients(asker: Asker) -> ColumnElement[bool]:
+    """A SQL condition on clients: the ones this person may open.
+
+    A legitimate relationship is an episode the person may see, open or discharged:
+    a worker who holds or held one of the client's episodes, or that worker's
+    supervisor. Anyone else finds the client only in the limited search result.
+    """
+    return Client.id.in_(select(Episode.client_id).where(visible_episodes(asker)))
 
 
 def changeable_episodes(asker: Asker) -> ColumnElement[bool]:

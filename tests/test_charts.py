@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from caseload.charts import (
+    MISSED_RANGE,
     NO_SCORES_MESSAGE,
     ChartPoint,
     chart_summary,
@@ -27,16 +29,27 @@ def _point(
     gad7: int | None = None,
     *,
     dna: bool = False,
+    cancelled: bool = False,
     attended: bool | None = None,
+    on: date | None = None,
 ) -> ChartPoint:
     return ChartPoint(
         contact_number=number,
-        occurred_on=START + timedelta(days=7 * (number - 1)),
+        occurred_on=on or START + timedelta(days=7 * (number - 1)),
         phq9=phq9,
         gad7=gad7,
-        attended=not dna if attended is None else attended,
+        attended=not (dna or cancelled) if attended is None else attended,
         dna=dna,
+        cancelled=cancelled,
+        what_happened=(
+            "Did not attend" if dna else "Cancelled by patient" if cancelled else "Attended on time"
+        ),
     )
+
+
+def _day(number: int) -> str:
+    """The ISO date of weekly contact ``number`` in the episodes below."""
+    return (START + timedelta(days=7 * (number - 1))).isoformat()
 
 
 EPISODE = (
@@ -46,6 +59,16 @@ EPISODE = (
     _point(4, 13, 11),
     _point(5, 11, 8),
     _point(6, 9, 7),
+)
+
+#: A client seen weekly, then a month's gap after a cancellation, then a DNA.
+WITH_GAP = (
+    _point(1, 18, 15),
+    _point(2, 16, 13),
+    _point(3, cancelled=True),
+    _point(4, 14, 12, on=START + timedelta(days=7 * 2 + 35)),
+    _point(5, dna=True, on=START + timedelta(days=7 * 2 + 42)),
+    _point(6, 12, 10, on=START + timedelta(days=7 * 2 + 49)),
 )
 
 
@@ -69,9 +92,10 @@ def test_score_traces_carry_attended_scores_in_contact_order() -> None:
     fig = outcome_chart(EPISODE)
     phq9 = _trace(fig, "PHQ-9", "y")
     gad7 = _trace(fig, "GAD-7", "y2")
-    assert phq9["x"] == [1, 2, 4, 5, 6]
+    days = [_day(n) for n in (1, 2, 4, 5, 6)]
+    assert phq9["x"] == days
     assert phq9["y"] == [18, 16, 13, 11, 9]
-    assert gad7["x"] == [1, 2, 4, 5, 6]
+    assert gad7["x"] == days
     assert gad7["y"] == [15, 13, 11, 8, 7]
     assert phq9["mode"] == gad7["mode"] == "lines+markers"
     # Colour is not the only cue: the two series differ in marker symbol too.
@@ -103,33 +127,78 @@ def test_scores_from_contacts_not_attended_are_not_plotted() -> None:
 
 def test_missing_scores_are_skipped() -> None:
     fig = outcome_chart([_point(1, 12, None), _point(2, None, 9), _point(3, 10, 7)])
-    assert _trace(fig, "PHQ-9", "y")["x"] == [1, 3]
-    assert _trace(fig, "GAD-7", "y2")["x"] == [2, 3]
+    assert _trace(fig, "PHQ-9", "y")["x"] == [_day(1), _day(3)]
+    assert _trace(fig, "GAD-7", "y2")["x"] == [_day(2), _day(3)]
 
 
-def test_dnas_are_marked_on_both_subplots_at_zero() -> None:
-    fig = outcome_chart(EPISODE)
-    top = _trace(fig, "Did not attend", "y")
-    bottom = _trace(fig, "Did not attend", "y2")
-    for trace in (top, bottom):
-        assert trace["x"] == [3]
-        assert trace["y"] == [0]
-        assert trace["marker"]["symbol"] == "x"
-    # One legend entry for the pair.
-    assert [top["showlegend"], bottom["showlegend"]] == [True, False]
+def test_the_x_axis_is_time_so_gaps_between_sessions_show() -> None:
+    fig = outcome_chart(WITH_GAP)
+    layout = fig["layout"]
+    assert {layout[f"xaxis{n}"]["type"] for n in ("", "2", "3")} == {"date"}
+    phq9 = _trace(fig, "PHQ-9", "y")
+    days = [date.fromisoformat(x) for x in phq9["x"]]
+    gaps = [(later - earlier).days for earlier, later in zip(days, days[1:], strict=False)]
+    assert gaps == [7, 42, 14]  # the month without a session is as wide as it was
+    # The whole episode is in view, with a margin so the end markers show whole.
+    low, high = (date.fromisoformat(d) for d in layout["xaxis3"]["range"])
+    assert low < START
+    assert high > max(p.occurred_on for p in WITH_GAP)
 
 
-def test_no_dna_trace_without_dnas() -> None:
+def test_dates_are_shown_in_uk_order_with_the_year() -> None:
+    axis = outcome_chart(EPISODE)["layout"]["xaxis3"]
+    # Day before month; plotly shows the part after the line break under the first tick
+    # and wherever the year changes.
+    assert axis["tickformat"] == "%-d %b\n%Y"
+    assert axis["title"]["text"] == "Date of contact"
+
+
+def test_missed_appointments_are_never_drawn_as_scores() -> None:
+    """DNAs and cancellations sit on a strip of their own, outside every score range."""
+    fig = outcome_chart(WITH_GAP)
+    score_axes = {"y": get_measure("phq9").total_max, "y2": get_measure("gad7").total_max}
+    missed = [t for t in fig["data"] if t["name"] in ("Did not attend", "Cancelled")]
+    assert {t["name"] for t in missed} == {"Did not attend", "Cancelled"}
+    for trace in missed:
+        assert trace["yaxis"] == "y3"
+        assert trace["mode"] == "markers"
+        for value in trace["y"]:
+            # Never a value a score could take, on any score axis...
+            assert all(not 0 <= value <= top for top in score_axes.values())
+            # ...and inside the strip's own range.
+            assert MISSED_RANGE[0] < value < MISSED_RANGE[1]
+    low, high = fig["layout"]["yaxis3"]["range"]
+    assert high < 0
+    assert fig["layout"]["yaxis3"]["ticktext"] == ["Missed"]
+    # Nothing but scores on the score axes.
+    for trace in fig["data"]:
+        if trace["yaxis"] in score_axes:
+            assert trace["name"] in ("PHQ-9", "GAD-7")
+
+
+def test_dna_and_cancellation_have_distinct_symbols_in_the_legend() -> None:
+    fig = outcome_chart(WITH_GAP)
+    dna = _trace(fig, "Did not attend", "y3")
+    cancelled = _trace(fig, "Cancelled", "y3")
+    assert dna["x"] == [WITH_GAP[4].occurred_on.isoformat()]
+    assert cancelled["x"] == [_day(3)]
+    assert dna["marker"]["symbol"] != cancelled["marker"]["symbol"]
+    assert dna["marker"]["symbol"] not in ("circle", "square")  # the score series' symbols
+    assert cancelled["marker"]["symbol"] not in ("circle", "square")
+    assert dna.get("showlegend", True)
+    assert cancelled.get("showlegend", True)
+    assert fig["layout"]["showlegend"] is True
+    # The hover says what happened, in the words of the attendance code.
+    assert dna["customdata"][0][2] == "Did not attend"
+    assert cancelled["customdata"][0][2] == "Cancelled by patient"
+    assert "%{customdata[2]}" in dna["hovertemplate"]
+
+
+def test_no_missed_traces_without_missed_appointments() -> None:
     fig = outcome_chart([p for p in EPISODE if not p.dna])
-    assert all(t["name"] != "Did not attend" for t in fig["data"])
-
-
-def test_x_ticks_show_contact_number_and_format_day_month() -> None:
-    fig = outcome_chart(EPISODE)
-    axis = fig["layout"]["xaxis2"]
-    assert axis["tickvals"] == [1, 2, 3, 4, 5, 6]
-    assert axis["ticktext"][0] == "1<br>3 Nov"
-    assert axis["ticktext"][5] == "6<br>8 Dec"
+    assert all(t["name"] not in ("Did not attend", "Cancelled") for t in fig["data"])
+    # The strip stays, empty, so the layout does not jump when the first DNA is recorded.
+    assert fig["layout"]["yaxis3"]["ticktext"] == ["Missed"]
 
 
 @pytest.mark.parametrize(
@@ -142,8 +211,12 @@ def test_short_date_has_no_leading_zero(day: date, expected: str) -> None:
 
 def test_subplots_are_stacked_and_share_the_x_axis() -> None:
     layout = outcome_chart(EPISODE)["layout"]
-    assert layout["xaxis"]["matches"] == "x2"
+    assert layout["xaxis"]["matches"] == layout["xaxis2"]["matches"] == "x3"
     assert layout["yaxis"]["domain"][0] > layout["yaxis2"]["domain"][1]
+    assert layout["yaxis2"]["domain"][0] > layout["yaxis3"]["domain"][1]
+    # The missed-appointment strip is small next to the score plots.
+    strip = layout["yaxis3"]["domain"][1] - layout["yaxis3"]["domain"][0]
+    assert strip < (layout["yaxis2"]["domain"][1] - layout["yaxis2"]["domain"][0]) / 2
     low, high = layout["yaxis"]["range"]
     assert low < 0
     assert high > 27
@@ -202,7 +275,7 @@ def test_empty_input_gives_a_valid_figure_with_a_message() -> None:
 def test_contacts_without_scores_also_say_no_scores_yet() -> None:
     fig = outcome_chart([_point(1, dna=True), _point(2, attended=True)])
     assert NO_SCORES_MESSAGE in _texts(fig)
-    assert _trace(fig, "Did not attend", "y")["x"] == [1]
+    assert _trace(fig, "Did not attend", "y3")["x"] == [_day(1)]
 
 
 def test_message_absent_when_there_are_scores() -> None:
@@ -211,30 +284,38 @@ def test_message_absent_when_there_are_scores() -> None:
 
 def test_no_data_beyond_what_was_passed() -> None:
     """Every number and date in the traces comes from the points given, nothing else."""
-    fig = outcome_chart(EPISODE)
-    given_numbers = {p.contact_number for p in EPISODE}
-    given_scores = {s for p in EPISODE for s in (p.phq9, p.gad7) if s is not None}
-    given_dates = {p.contact_number: format_date(p.occurred_on) for p in EPISODE}
+    fig = outcome_chart(WITH_GAP)
+    given_days = {p.occurred_on.isoformat() for p in WITH_GAP}
+    given_scores = {s for p in WITH_GAP for s in (p.phq9, p.gad7) if s is not None}
+    given_dates = {p.contact_number: format_date(p.occurred_on) for p in WITH_GAP}
     for trace in fig["data"]:
-        assert set(trace["x"]) <= given_numbers
-        assert set(trace["y"]) <= given_scores | {0}
+        assert set(trace["x"]) <= given_days
+        scores = given_scores if trace["yaxis"] != "y3" else {-1}
+        assert set(trace["y"]) <= scores
         assert len(trace["customdata"]) == len(trace["x"])
-        for row, number in zip(trace["customdata"], trace["x"], strict=True):
-            assert row[0] == number
-            assert row[1] == given_dates[number]
+        for row, day in zip(trace["customdata"], trace["x"], strict=True):
+            assert given_dates[row[0]] == row[1]
+            assert date.fromisoformat(day).isoformat() == day
         assert set(trace) <= {
             "cliponaxis", "customdata", "hovertemplate", "legendgroup", "legendrank", "line",
             "marker", "mode", "name", "showlegend", "type", "x", "xaxis", "y", "yaxis",
         }  # fmt: skip
     serialised = figure_json(fig)
-    assert "2025" in serialised  # hover dates, from occurred_on
-    assert "2024" not in serialised
-    assert "2026" not in serialised
+    # Dates from occurred_on (Nov 2025 to Jan 2026), and nothing from any other year.
+    iso_or_uk = r"\b(20\d\d)-\d\d-\d\d|\b\d+ \w{3} (20\d\d)"
+    assert {iso or uk for iso, uk in re.findall(iso_or_uk, serialised)} == {"2025", "2026"}
 
 
 def test_summary_for_a_normal_episode() -> None:
     assert chart_summary(EPISODE) == (
         "PHQ-9 went from 18 to 9 and GAD-7 from 15 to 7 over 6 contacts; 1 did not attend."
+    )
+
+
+def test_summary_counts_cancellations_apart_from_dnas() -> None:
+    assert chart_summary(WITH_GAP) == (
+        "PHQ-9 went from 18 to 12 and GAD-7 from 15 to 10 over 6 contacts; "
+        "1 did not attend and 1 was cancelled."
     )
 
 

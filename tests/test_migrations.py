@@ -203,3 +203,114 @@ def test_measure_storage_migration_moves_the_data_and_back(empty_app: Flask) -> 
     assert schema_diff() == []
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM contact_scores")).scalar() == 6
+
+
+def _seed_before_consent_states() -> None:
+    """Clients and consent histories as 0005 stored them: yes or no only."""
+    statements = [
+        "INSERT INTO users (id, username, display_name, role, active, is_demo, password_hash, "
+        "password_changed_at, created_at) VALUES (1, 'w', 'W', 'worker', true, false, 'x', "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    ]
+    #: client id -> (consent flag, [(record id, consented, recorded at)])
+    histories = {
+        1: (True, [(1, True, "2026-01-01 09:00:00")]),
+        2: (False, [(2, False, "2026-01-01 09:00:00")]),
+        3: (
+            False,
+            [
+                (3, False, "2026-01-01 09:00:00"),
+                (4, True, "2026-02-01 09:00:00"),
+                (5, False, "2026-03-01 09:00:00"),
+            ],
+        ),
+        4: (True, [(6, False, "2026-01-01 09:00:00"), (7, True, "2026-02-01 09:00:00")]),
+        5: (False, []),
+        6: (False, [(8, False, "2026-01-01 09:00:00"), (9, False, "2026-01-01 09:00:00")]),
+    }
+    client = sa.text(
+        "INSERT INTO clients (id, service_ref, name, date_of_birth, consent_central_reporting, "
+        "created_at, created_by_id, version) VALUES (:id, :ref, 'A', '1990-01-01', :flag, "
+        "'2026-01-01 00:00:00', 1, 1)"
+    )
+    record = sa.text(
+        "INSERT INTO consent_records (id, client_id, consented, recorded_at, recorded_by_id, "
+        "note) VALUES (:id, :client_id, :consented, :at, 1, '')"
+    )
+    with db.engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+        for client_id, (flag, records) in histories.items():
+            conn.execute(client, {"id": client_id, "ref": f"C-{client_id}", "flag": flag})
+            for record_id, consented, at in records:
+                conn.execute(
+                    record,
+                    {"id": record_id, "client_id": client_id, "consented": consented, "at": at},
+                )
+
+
+def test_consent_migration_maps_yes_and_no_to_three_states_and_back(empty_app: Flask) -> None:
+    upgrade(revision="0005")
+    _seed_before_consent_states()
+    upgrade(revision="0006")
+    with db.engine.connect() as conn:
+        records = conn.execute(
+            sa.text("SELECT id, consent_state, consented FROM consent_records ORDER BY id")
+        ).all()
+        assert (
+            conn.execute(
+                sa.text("SELECT count(*) FROM consent_records WHERE answered_on IS NOT NULL")
+            ).scalar()
+            == 0
+        )
+        assert [tuple(r) for r in records] == [
+            (1, "yes", True),
+            (2, "not_asked", False),  # the registration default, "No, or not asked yet"
+            (3, "not_asked", False),
+            (4, "yes", True),
+            (5, "declined", False),  # a later "no" on the consent page
+            (6, "not_asked", False),
+            (7, "yes", True),
+            (8, "not_asked", False),  # the same moment: the lower id came first
+            (9, "declined", False),
+        ]
+        clients = conn.execute(
+            sa.text(
+                "SELECT id, consent_state, consent_central_reporting, may_leave_message, "
+                "sms_allowed, interpreter_needed, gender_identity, postcode FROM clients "
+                "ORDER BY id"
+            )
+        ).all()
+        assert [tuple(c)[:3] for c in clients] == [
+            (1, "yes", True),
+            (2, "not_asked", False),
+            (3, "declined", False),
+            (4, "yes", True),
+            (5, "not_asked", False),
+            (6, "declined", False),
+        ]
+        assert {tuple(c)[3:] for c in clients} == {(False, False, False, None, None)}
+    assert "ix_clients_date_of_birth" in {
+        index["name"] for index in sa.inspect(db.engine).get_indexes("clients")
+    }
+    downgrade(revision="0005")
+    with db.engine.connect() as conn:
+        flags = conn.execute(
+            sa.text("SELECT id, consent_central_reporting FROM clients ORDER BY id")
+        ).all()
+        assert [tuple(f) for f in flags] == [
+            (1, True),
+            (2, False),
+            (3, False),
+            (4, True),
+            (5, False),
+            (6, False),
+        ]
+        consented = conn.execute(sa.text("SELECT consented FROM consent_records ORDER BY id"))
+        assert list(consented.scalars()) == [True, False, False, True, False, False, True] + [
+            False,
+            False,
+        ]
+    assert "consent_state" not in {c["name"] for c in sa.inspect(db.engine).get_columns("clients")}
+    upgrade()
+    assert schema_diff() == []

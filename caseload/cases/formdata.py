@@ -9,12 +9,11 @@ from caseload.domain.codes import (
     AttendanceCode,
     ContactMode,
     ContactType,
-    Intervention,
     NotCollectedReason,
     RiskLevel,
 )
 from caseload.domain.dates import LONDON, london_to_utc
-from caseload.domain.measures import contact_form_measures, get_measure
+from caseload.domain.measures import get_measure
 from caseload.domain.scoring import NOT_APPLICABLE, AnswerValue
 from caseload.services.contacts import ContactInput
 
@@ -33,6 +32,16 @@ def _answers(form: Form, measure_id: str) -> list[AnswerValue] | None:
     return None if all(v is None for v in values) else values
 
 
+def _incomplete_reason(form: Form, measure_id: str) -> NotCollectedReason | None:
+    name = f"{measure_id}_incomplete_reason"
+    raw = form[name].data if name in form else None
+    return NotCollectedReason(raw) if raw else None
+
+
+def _text(form: Form, name: str) -> str:
+    return (form[name].data or "") if name in form else ""
+
+
 def _difficulty(form: Form, measure_id: str) -> int | None:
     name = f"{measure_id}_difficulty"
     raw = form[name].data if name in form else None
@@ -41,7 +50,7 @@ def _difficulty(form: Form, measure_id: str) -> int | None:
 
 def contact_input(form: ContactFormBase) -> ContactInput:
     """The service input for a validated contact form."""
-    measures = contact_form_measures()
+    measures = form.measures
     answers = {m.id: _answers(form, m.id) for m in measures}
     difficulty = {m.id: _difficulty(form, m.id) for m in measures}
     return ContactInput(
@@ -50,7 +59,7 @@ def contact_input(form: ContactFormBase) -> ContactInput:
         mode=ContactMode(form.mode.data),
         attendance=AttendanceCode(int(form.attendance.data)),
         duration_minutes=form.duration_minutes.data,
-        intervention=Intervention(form.intervention.data) if form.intervention.data else None,
+        intervention=form.intervention.data or None,
         note=form.note.data or "",
         answers={m: a for m, a in answers.items() if a is not None},
         difficulty={m: d for m, d in difficulty.items() if d is not None},
@@ -62,6 +71,15 @@ def contact_input(form: ContactFormBase) -> ContactInput:
         risk_level=RiskLevel(form.risk_level.data) if form.risk_level.data else None,
         risk_factors=form.risk_factors.data or "",
         risk_action=form.risk_action.data or "",
+        not_collected_note=(
+            (form.not_collected_note.data or "") if form.measures_not_collected.data else ""
+        ),
+        incomplete_reasons={
+            m.id: reason for m in measures if (reason := _incomplete_reason(form, m.id))
+        },
+        incomplete_notes={
+            m.id: note for m in measures if (note := _text(form, f"{m.id}_incomplete_note"))
+        },
     )
 
 
@@ -74,9 +92,9 @@ def fill_contact_form(form: ContactFormBase, data: ContactInput) -> None:
     form.mode.data = data.mode.value
     form.attendance.data = str(int(data.attendance))
     form.duration_minutes.data = data.duration_minutes
-    form.intervention.data = data.intervention.value if data.intervention else ""
+    form.intervention.data = data.intervention or ""
     form.note.data = data.note
-    for measure in contact_form_measures():
+    for measure in form.measures:
         values = data.answers.get(measure.id) or []
         for number, value in enumerate(values, start=1):
             form[f"{measure.id}_{number}"].data = (
@@ -84,10 +102,15 @@ def fill_contact_form(form: ContactFormBase, data: ContactInput) -> None:
             )
         if measure.id in data.difficulty and f"{measure.id}_difficulty" in form:
             form[f"{measure.id}_difficulty"].data = str(data.difficulty[measure.id])
+        if f"{measure.id}_incomplete_reason" in form:
+            reason = data.incomplete_reasons.get(measure.id)
+            form[f"{measure.id}_incomplete_reason"].data = reason.value if reason else ""
+            form[f"{measure.id}_incomplete_note"].data = data.incomplete_notes.get(measure.id, "")
     form.measures_not_collected.data = data.not_collected_reason is not None
     form.not_collected_reason.data = (
         data.not_collected_reason.value if data.not_collected_reason else ""
     )
+    form.not_collected_note.data = data.not_collected_note
     form.risk_level.data = data.risk_level.value if data.risk_level else None
     form.risk_factors.data = data.risk_factors
     form.risk_action.data = data.risk_action

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,71 +21,135 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from caseload.domain.codes import (
+    INCOMPLETE_REASONS,
+    PRESENTING_PROBLEMS,
+    REFERRER_EXPECTATIONS,
     AttendanceCode,
     ComplexityFactor,
+    ConsentState,
     ContactMode,
     ContactType,
     DischargeReason,
-    Intervention,
+    EmploymentStatus,
+    EthnicCategory,
+    GenderIdentity,
     NotCollectedReason,
     ReferralSource,
     RiskLevel,
+    SexualOrientation,
+    YesNoNotStated,
 )
+from caseload.domain.interventions import all_interventions
 from caseload.domain.measures import Measure, contact_form_measures
-from caseload.web import MultiCheckboxField, enum_choices, options
+from caseload.services.contacts import MAX_REASON_NOTE
+from caseload.services.episodes import MAX_RISK_PLAN
+from caseload.services.registration import missing_answer
+from caseload.web import MultiCheckboxField, NhsDateField, enum_choices, options
 
-PRESENTING_PROBLEMS = [
-    "Depression",
-    "Generalised anxiety disorder",
-    "Mixed anxiety and depressive disorder",
-    "Panic disorder",
-    "Health anxiety",
-    "Social anxiety disorder",
-    "Specific phobia",
-    "Obsessive-compulsive disorder",
-    "Post-traumatic stress disorder",
-    "Other",
-]
-REFERRER_EXPECTATIONS = [
-    "Guided self-help (low-intensity CBT)",
-    "Counselling",
-    "Longer-term or high-intensity therapy",
-    "Medication review",
-    "Not discussed or not known",
-]
+#: The three answers about central reporting, as both forms offer them.
+CONSENT_CHOICES = options(
+    [
+        (ConsentState.YES.value, "Yes, the client agrees"),
+        (ConsentState.DECLINED.value, "No, the client declined"),
+        (ConsentState.NOT_ASKED.value, "Not asked yet"),
+    ]
+)
+CONTACT_PREFERENCES = options(
+    [
+        ("message", "We may leave a message on this phone"),
+        ("sms", "We may send text messages (SMS) to this phone"),
+    ]
+)
+
+
+def _blank_first(enum_cls: Any) -> list[Any]:
+    return options([("", "Choose one")]) + enum_choices(enum_cls)
+
+
+def _needed_at_referral(field: str) -> list[Any]:
+    """The registration service's rule, checked early so every problem shows at once."""
+    return [InputRequired(missing_answer(field))]
 
 
 class RegisterClientForm(FlaskForm):
-    """A new client and their referral, on one page."""
+    """A new client, what the national dataset asks about them, and their referral.
+
+    The dataset's questions are required by the registration service; the form checks
+    the same rule, with the service's messages, so they show with the other problems.
+    """
 
     name = StringField(
         "Full name", validators=[DataRequired("Enter the client's name."), Length(max=120)]
     )
-    date_of_birth = DateField(
-        "Date of birth",
-        validators=[InputRequired("Enter a real date of birth.")],
-        invalid_value_message="Enter a real date of birth.",
-    )
+    date_of_birth = NhsDateField("Date of birth")
     nhs_number = StringField("NHS number (optional)", validators=[Optional(), Length(max=14)])
-    phone = StringField("Contact phone (optional)", validators=[Optional(), Length(max=30)])
-    gp_practice = StringField("GP practice (optional)", validators=[Optional(), Length(max=120)])
-    referral_date = DateField(
-        "Referral date",
-        validators=[InputRequired("Enter a real referral date.")],
-        invalid_value_message="Enter a real referral date.",
+    postcode = StringField("Postcode (optional)", validators=[Optional(), Length(max=12)])
+    phone = StringField("Phone number (optional)", validators=[Optional(), Length(max=30)])
+    contact_preferences = MultiCheckboxField(
+        "Can we use this phone for messages?", choices=CONTACT_PREFERENCES, validators=[Optional()]
     )
+    gp_practice = StringField(
+        "GP practice name (optional)", validators=[Optional(), Length(max=120)]
+    )
+    gp_practice_code = StringField(
+        "GP practice code (optional)", validators=[Optional(), Length(max=12)]
+    )
+    emergency_contact_name = StringField(
+        "Emergency contact's name", validators=[Optional(), Length(max=120)]
+    )
+    emergency_contact_relationship = StringField(
+        "Their relationship to the client", validators=[Optional(), Length(max=60)]
+    )
+    emergency_contact_phone = StringField(
+        "Emergency contact's phone number", validators=[Optional(), Length(max=30)]
+    )
+    gender_identity = RadioField(
+        "What is the client's gender?",
+        choices=enum_choices(GenderIdentity),
+        validators=_needed_at_referral("gender_identity"),
+    )
+    ethnic_category = SelectField(
+        "What is the client's ethnic group?",
+        choices=_blank_first(EthnicCategory),
+        validators=_needed_at_referral("ethnic_category"),
+    )
+    employment_status = RadioField(
+        "What is the client's employment status?",
+        choices=enum_choices(EmploymentStatus),
+        validators=_needed_at_referral("employment_status"),
+    )
+    long_term_condition = RadioField(
+        "Does the client have a long-term physical health condition?",
+        choices=enum_choices(YesNoNotStated),
+        validators=_needed_at_referral("long_term_condition"),
+    )
+    disability = RadioField(
+        "Does the client consider themselves to have a disability?",
+        choices=enum_choices(YesNoNotStated),
+        validators=_needed_at_referral("disability"),
+    )
+    sexual_orientation = RadioField(
+        "What is the client's sexual orientation? (optional)",
+        choices=enum_choices(SexualOrientation),
+        validators=[Optional()],
+    )
+    preferred_language = StringField(
+        "Preferred language (optional)", validators=[Optional(), Length(max=60)]
+    )
+    interpreter_needed = BooleanField("The client needs an interpreter")
+    referral_date = NhsDateField("Referral date")
     referral_source = RadioField(
-        "Referred by",
+        "Who referred the client?",
         choices=enum_choices(ReferralSource),
         validators=[InputRequired("Choose who referred the client.")],
     )
     referrer_expectation = SelectField(
-        "What was the client led to expect?",
+        "What was the client told to expect from us?",
         choices=options([("", "Choose one")] + [(v, v) for v in REFERRER_EXPECTATIONS]),
-        validators=[DataRequired("Say what the client was led to expect.")],
+        validators=[DataRequired("Say what the client was told to expect.")],
     )
     presenting_problem = SelectField(
-        "Presenting problem",
+        "What is the main problem the client was referred for?",
         choices=options([("", "Choose one")] + [(v, v) for v in PRESENTING_PROBLEMS]),
         validators=[DataRequired("Choose the presenting problem.")],
     )
@@ -101,25 +168,29 @@ class RegisterClientForm(FlaskForm):
         "Complexity notes (optional)", validators=[Optional(), Length(max=2000)]
     )
     consent = RadioField(
-        "Has the client consented to central reporting?",
-        choices=options([("no", "No, or not asked yet"), ("yes", "Yes")]),
-        default="no",
-        validators=[InputRequired("Say whether the client has consented.")],
+        "Has the client agreed to be counted in the service's central reporting?",
+        choices=CONSENT_CHOICES,
+        default=ConsentState.NOT_ASKED.value,
+        validators=[InputRequired("Choose what the client said about central reporting.")],
     )
     consent_note = StringField(
         "What did the client say? (optional)", validators=[Optional(), Length(max=500)]
     )
+    different_person = BooleanField("This is a different person: register anyway")
 
 
 class ConsentForm(FlaskForm):
     """A change of consent to central reporting, with what was said."""
 
     consent = RadioField(
-        "Consent to central reporting",
-        choices=options(
-            [("yes", "Yes, the client consents"), ("no", "No, the client does not consent")]
-        ),
-        validators=[InputRequired("Choose yes or no.")],
+        "Has the client agreed to be counted in the service's central reporting?",
+        choices=CONSENT_CHOICES,
+        validators=[InputRequired("Choose what the client said about central reporting.")],
+    )
+    answered_on = NhsDateField(
+        "When did the client give this answer? (optional)",
+        subject="the date the client answered",
+        required=False,
     )
     consent_note = StringField(
         "What did the client say?",
@@ -150,11 +221,28 @@ def _measure_fields(measure: Measure) -> dict[str, Field]:
             choices=options((o.value, o.label) for o in measure.difficulty_options),
             validators=[Optional()],
         )
+    if len(measure.items) == 1:
+        return fields  # answered or not asked: it cannot be left unfinished
+    # Asked for by the service only when the questionnaire was started and not finished.
+    fields[f"{measure.id}_incomplete_reason"] = SelectField(
+        f"If the {measure.short_name} was not finished, why not?",
+        choices=options(
+            [("", "Choose a reason"), *((r.value, r.label) for r in INCOMPLETE_REASONS)]
+        ),
+        validators=[Optional()],
+    )
+    fields[f"{measure.id}_incomplete_note"] = StringField(
+        "If other, say why",
+        validators=[Optional(), Length(max=MAX_REASON_NOTE)],
+    )
     return fields
 
 
 class ContactFormBase(FlaskForm):
     """Log a contact: when, how, what happened, measures and risk."""
+
+    #: The questionnaires this form asks, in form order (set by contact_form_class).
+    measures: tuple[Measure, ...] = ()
 
     occurred_on = DateField(
         "Date",
@@ -183,7 +271,6 @@ class ContactFormBase(FlaskForm):
                 AttendanceCode.DID_NOT_ATTEND,
                 AttendanceCode.CANCELLED_BY_PATIENT,
                 AttendanceCode.CANCELLED_BY_PROVIDER,
-                AttendanceCode.BOOKED,
             )
         ),
         default=str(int(AttendanceCode.ATTENDED_ON_TIME)),
@@ -194,17 +281,18 @@ class ContactFormBase(FlaskForm):
         invalid_value_message="Enter the duration as a whole number of minutes, like 30.",
         validators=[Optional()],  # the range is the service's rule
     )
-    intervention = SelectField(
-        "Intervention (optional)",
-        choices=options([("", "None recorded")]) + enum_choices(Intervention),
-        validators=[Optional()],
-    )
+    #: The choices come from seed_data/interventions.json, read when the form class is
+    #: built (see contact_form_class), not at import.
+    intervention: SelectField
     note = TextAreaField("Clinical note (optional)", validators=[Optional(), Length(max=10_000)])
     measures_not_collected = BooleanField("Questionnaires were not collected at this contact")
     not_collected_reason = SelectField(
         "Why not?",
         choices=options([("", "Choose a reason")]) + enum_choices(NotCollectedReason),
         validators=[Optional()],
+    )
+    not_collected_note = StringField(
+        "If other, say why", validators=[Optional(), Length(max=MAX_REASON_NOTE)]
     )
     risk_level = RadioField(
         "Risk assessment", choices=enum_choices(RiskLevel), validators=[Optional()]
@@ -216,11 +304,25 @@ class ContactFormBase(FlaskForm):
     version = HiddenField()
 
 
-def contact_form_class() -> type[ContactFormBase]:
-    """The contact form with one radio group per questionnaire item, from the definitions."""
-    fields: dict[str, Field] = {}
-    for measure in contact_form_measures():
+def contact_form_class(
+    presenting_problem: str | None = None, *, keep: Collection[str] = ()
+) -> type[ContactFormBase]:
+    """The contact form with one radio group per questionnaire item, from the definitions.
+
+    It asks the measures for everyone and the anxiety disorder specific measure of the
+    episode's presenting problem; ``keep`` adds the measures a contact being corrected
+    already holds, so a correction never drops a score. The intervention choices come
+    from the interventions file.
+    """
+    measures = contact_form_measures(presenting_problem=presenting_problem, also=keep)
+    fields: dict[str, Any] = {"measures": measures}
+    for measure in measures:
         fields |= _measure_fields(measure)
+    fields["intervention"] = SelectField(
+        "Intervention (optional)",
+        choices=options([("", "None recorded")] + [(i.code, i.label) for i in all_interventions()]),
+        validators=[Optional()],
+    )
     return type("ContactForm", (ContactFormBase,), fields)
 
 
@@ -256,4 +358,11 @@ class DischargeForm(FlaskForm):
         invalid_value_message="Enter a real discharge date.",
     )
     note = TextAreaField("Discharge note (optional)", validators=[Optional(), Length(max=4000)])
+    # Shown, and required by the service, only when risk or a red flag is open.
+    risk_plan = TextAreaField(
+        "Risk plan at discharge", validators=[Optional(), Length(max=MAX_RISK_PLAN)]
+    )
+    risk_confirmed = BooleanField(
+        "I have checked the open risk above, and the risk plan is in place"
+    )
     version = HiddenField()

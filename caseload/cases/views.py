@@ -20,11 +20,12 @@ from caseload.cases.forms import (
     RegisterClientForm,
     contact_form_class,
 )
-from caseload.domain.codes import DischargeReason
+from caseload.domain.codes import ConsentState, DischargeReason
 from caseload.policy import CLINICAL, WORKER, policy
 from caseload.services import clients as client_service
 from caseload.services import contacts as contact_service
 from caseload.services import episodes as episode_service
+from caseload.services import registration as registration_service
 from caseload.web import expected_version, submit, today_in_london
 
 bp = Blueprint("cases", __name__)
@@ -39,15 +40,18 @@ def _to_episode(episode_id: int, message: str, *, category: str = "success") -> 
 @bp.get("/caseload")
 @policy(WORKER)
 def caseload() -> ResponseReturnValue:
-    """My caseload: active cases against the cap, then the waiting list."""
+    """My caseload: active cases against the cap, and the waiting list, searched, sorted
+    and a page at a time."""
     data = episode_service.worker_caseload(
-        current_user, worker=current_user, today=today_in_london()
+        current_user,
+        worker=current_user,
+        today=today_in_london(),
+        view=episode_service.CaseloadView.from_query(request.args),
     )
     return render_template(
         "cases/caseload.html",
         caseload=data,
-        show=request.args.get("show", "all"),
-        tabs=episode_service.CASELOAD_TABS,
+        sorts=episode_service.CASELOAD_SORTS,
         **pages.score_context(),
     )
 
@@ -55,19 +59,24 @@ def caseload() -> ResponseReturnValue:
 @bp.route("/clients/new", methods=["GET", "POST"])
 @policy(WORKER)
 def register_client() -> ResponseReturnValue:
-    """Register a client and their referral in one form."""
+    """Register a client and their referral in one form, warning of a likely duplicate."""
     form = RegisterClientForm()
     outcome = submit(
         form,
-        lambda: client_service.register_client(
+        lambda: registration_service.register_new_client(
             current_user, **pages.registration_input(form), today=today_in_london()
         ),
     )
     if outcome.saved:
         client = outcome.result.client
         return _to_episode(outcome.result.id, f"Registered {client.name} ({client.service_ref}).")
+    duplicates = pages.duplicate_warning(form) if request.method == "POST" else []
     return render_template(
-        "cases/register.html", form=form, problems=outcome.problems
+        "cases/register.html",
+        form=form,
+        problems=outcome.problems,
+        duplicates=duplicates,
+        needs_confirmation=registration_service.needs_confirmation(duplicates),
     ), outcome.status
 
 
@@ -92,7 +101,7 @@ def log_contact(episode_id: int) -> ResponseReturnValue:
             "This episode is discharged; contacts can no longer be added.",
             category="info",
         )
-    form = contact_form_class()()
+    form = contact_form_class(record.presenting_problem)()
     if request.method == "GET":
         pages.default_contact_time(form)
     outcome = submit(
@@ -117,7 +126,7 @@ def change_contact(contact_id: int, action: str) -> ResponseReturnValue:
     contact, episode = contact_service.get_contact_for_change(current_user, contact_id)
     if action == "outcome" and not contact.is_booked:
         return _to_episode(episode.id, "That contact already has its outcome recorded.")
-    form = contact_form_class()() if action == "outcome" else pages.correction_form()
+    form = pages.change_contact_form(contact, episode, action=action)
     if request.method == "GET":
         fill_contact_form(form, contact_service.as_input(contact))
         form.version.data = str(contact.version)
@@ -164,7 +173,7 @@ def entered_in_error(contact_id: int) -> ResponseReturnValue:
 @bp.route("/episodes/<int:episode_id>/discharge", methods=["GET", "POST"])
 @policy(WORKER)
 def discharge(episode_id: int) -> ResponseReturnValue:
-    """Discharge with a reason, after checking the final scores."""
+    """Discharge with a reason, after checking the final scores, the bookings and the risk."""
     record = episode_service.get_episode(current_user, episode_id, for_change=True)
     if not record.is_open:
         return _to_episode(episode_id, "This episode is already discharged.")
@@ -182,6 +191,8 @@ def discharge(episode_id: int) -> ResponseReturnValue:
             note=form.note.data or "",
             today=today_in_london(),
             expected_version=expected_version(form.version.data),
+            risk_confirmed=bool(form.risk_confirmed.data),
+            risk_plan=form.risk_plan.data or "",
         ),
     )
     if outcome.saved:
@@ -190,7 +201,7 @@ def discharge(episode_id: int) -> ResponseReturnValue:
         "cases/discharge.html",
         form=form,
         problems=outcome.problems,
-        **pages.episode_context(record, today=today_in_london()),
+        **pages.discharge_context(record, today=today_in_london()),
     ), outcome.status
 
 
@@ -201,18 +212,25 @@ def consent(episode_id: int) -> ResponseReturnValue:
     record = episode_service.get_episode(current_user, episode_id, for_change=True)
     form = ConsentForm()
     if request.method == "GET":
-        form.consent.data = "yes" if record.client.consent_central_reporting else "no"
+        form.consent.data = record.client.consent_state.value
+        form.answered_on.data = today_in_london()
     outcome = submit(
         form,
         lambda: client_service.set_consent(
             current_user,
             record.client,
-            consented=form.consent.data == "yes",
+            consent=ConsentState(form.consent.data),
             note=form.consent_note.data,
+            answered_on=form.answered_on.data,
+            today=today_in_london(),
         ),
     )
     if outcome.saved:
         return _to_episode(episode_id, "Consent recorded.")
     return render_template(
-        "cases/consent.html", form=form, episode=record, problems=outcome.problems
+        "cases/consent.html",
+        form=form,
+        episode=record,
+        problems=outcome.problems,
+        today=today_in_london(),
     ), outcome.status

@@ -6,7 +6,7 @@ Every rule, summary and audit event applies, as it would to real work.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import case, func, select
 
@@ -18,7 +18,7 @@ from caseload.demo.text import demo_text
 from caseload.domain.dates import LONDON
 from caseload.extensions import db
 from caseload.models import Client, Contact, Episode, EpisodeSummary, ReflectiveNote, User
-from caseload.services.clients import register_client, set_consent
+from caseload.services.clients import Referral, add_referral, register_client, set_consent
 from caseload.services.contacts import log_contact
 from caseload.services.curves import rebuild_expected_curves
 from caseload.services.episodes import discharge
@@ -31,8 +31,9 @@ def write_episode(plan: PlannedEpisode, worker: User, *, today: date, now: datet
         worker,
         details=plan.details,
         referral=plan.referral,
-        consented=plan.consented_first,
+        consent=plan.consent_first,
         consent_note=plan.consent_note,
+        demographics=plan.demographics,
         today=today,
         worker=worker,
     )
@@ -47,8 +48,8 @@ def write_episode(plan: PlannedEpisode, worker: User, *, today: date, now: datet
     for contact in plan.contacts:
         log_contact(worker, episode, contact.as_input(), now=contact.booked_at or now)
     if plan.consent_change is not None:
-        consented, note = plan.consent_change
-        record = set_consent(worker, episode.client, consented=consented, note=note)
+        state, note = plan.consent_change
+        record = set_consent(worker, episode.client, consent=state, note=note)
         record.recorded_at = held[min(2, len(held) - 1)].at if held else min(first_seen, now)
     if plan.discharge is not None:
         discharged_on, reason = plan.discharge
@@ -59,6 +60,9 @@ def write_episode(plan: PlannedEpisode, worker: User, *, today: date, now: datet
             discharged_on=discharged_on,
             note=demo_text().discharge_notes[reason],
             today=today,
+            # Kept only when risk or a red flag is open at discharge (the service decides).
+            risk_confirmed=True,
+            risk_plan=demo_text().risk_discharge_plan,
         )
     return episode.id
 
@@ -102,8 +106,38 @@ def build_demo_service(
         # gets the time it was written and the author's active caseload on that day.
         note.written_at = planned.at
         note.caseload_at_writing = planned.caseload
+    re_refer_a_discharged_client(workers[0], today=today)
     curve_episodes = rebuild_expected_curves()
     return summarise_demo(workers, curve_episodes=curve_episodes)
+
+
+def re_refer_a_discharged_client(worker: User, *, today: date) -> Episode | None:
+    """A client of the first demo worker discharged over a month ago comes back: a new
+    episode, waiting, with the earlier one kept (so the client page shows both)."""
+    earlier = db.session.scalar(
+        select(Episode)
+        .where(
+            Episode.worker_id == worker.id,
+            Episode.discharged_on.is_not(None),
+            Episode.discharged_on <= today - timedelta(days=30),
+        )
+        .order_by(Episode.discharged_on.desc(), Episode.id)
+        .limit(1)
+    )
+    if earlier is None:
+        return None
+    return add_referral(
+        worker,
+        earlier.client,
+        Referral(
+            referral_date=today - timedelta(days=3),
+            referral_source=earlier.referral_source,
+            referrer_expectation=earlier.referrer_expectation,
+            presenting_problem=earlier.presenting_problem,
+            complexity_note="Re-referred by the GP: low mood has returned since the last episode.",
+        ),
+        today=today,
+    )
 
 
 def summarise_demo(workers: Sequence[User], *, curve_episodes: int) -> DemoSummary:

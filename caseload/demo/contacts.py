@@ -21,7 +21,6 @@ from caseload.domain.codes import (
     AttendanceCode,
     ContactMode,
     ContactType,
-    Intervention,
     NotCollectedReason,
     RiskLevel,
 )
@@ -33,6 +32,21 @@ RISK_BY_ITEM9 = {
     2: (RiskLevel.MODERATE, RiskLevel.MODERATE, RiskLevel.HIGH),
     3: (RiskLevel.HIGH, RiskLevel.MODERATE),
 }
+
+
+#: The presenting problem whose episodes also take the PCL-5 (its ADSM).
+PTSD = "Post-traumatic stress disorder"
+
+
+def pcl5_answers(gad7_total: int, moment: datetime) -> list[int]:
+    """PCL-5 answers that follow the GAD-7 course (caseness 32 about where GAD-7 reaches 8).
+
+    Drawn from a generator of their own, seeded by the contact's time, so adding the PCL-5
+    changes no other draw of the demo.
+    """
+    rng = random.Random(f"pcl5 {moment.isoformat()}")
+    total = clamp(gad7_total * 3 + 8 + rng.gauss(0, 3), 0, 80)
+    return spread_items(rng, total, 20, 4)
 
 
 class ContactPlanner:
@@ -58,13 +72,11 @@ class ContactPlanner:
         text = demo_text()
         problem = plan.referral.presenting_problem
         if contact_type is ContactType.ASSESSMENT:
-            intervention = Intervention.PSYCHOEDUCATION
+            intervention = "psychoeducation"
             note = rng.choice(text.contact_notes["assessment"])
         else:
             depressive = "Depression" in problem or ("Mixed" in problem and rng.random() < 0.5)
-            intervention = (
-                Intervention.BEHAVIOURAL_ACTIVATION if depressive else Intervention.GUIDED_SELF_HELP
-            )
+            intervention = "behavioural_activation" if depressive else "guided_self_help"
             note = rng.choice(text.contact_notes["last" if last else "treatment"])
             if contact_type is ContactType.ASSESSMENT_AND_TREATMENT:
                 note = rng.choice(text.contact_notes["assessment"])
@@ -80,7 +92,8 @@ class ContactPlanner:
             contact.attendance = AttendanceCode.ARRIVED_LATE_SEEN
         at_risk = index < course.risk_contacts
         if index > 0 and not last and not at_risk and rng.random() < 0.04:
-            contact.not_collected = rng.choice(list(NotCollectedReason))
+            # "Other" needs the worker's own words, which the demo does not write.
+            contact.not_collected = rng.choice([r for r in NotCollectedReason if not r.needs_note])
             return contact
         phq, gad = course.scores(rng, index)
         item9 = 0
@@ -96,6 +109,8 @@ class ContactPlanner:
                 contact.wsas = [NOT_APPLICABLE, *spread_items(rng, wsas, 4, 8)]
             else:
                 contact.wsas = list(spread_items(rng, wsas, 5, 8))
+        if problem == PTSD:
+            contact.pcl5 = pcl5_answers(gad, moment)
         if item9:
             contact.risk_level = rng.choice(RISK_BY_ITEM9[item9])
             contact.risk_factors = (

@@ -10,6 +10,11 @@ import random
 from datetime import date, datetime, timedelta
 
 from caseload.demo.contacts import ContactPlanner
+from caseload.demo.demographics import (
+    consent_at_registration,
+    draw_demographics,
+    with_contact_details,
+)
 from caseload.demo.draws import (
     clamp,
     demo_nhs_number,
@@ -39,9 +44,9 @@ from caseload.demo.tables import (
 from caseload.demo.text import demo_text
 from caseload.domain.codes import (
     ComplexityFactor,
+    ConsentState,
     ContactType,
     DischargeReason,
-    Intervention,
 )
 from caseload.services.clients import ClientDetails, Referral
 
@@ -77,7 +82,7 @@ class Planner(ContactPlanner):
             phone=phone,
             gp_practice=rng.choice(text.gp_practices),
         )
-        return details, age
+        return with_contact_details(details), age
 
     def referral(self, referral_date: date, *, problem: str, complex_: bool) -> Referral:
         """A referral for ``problem``, with up to three complexity factors when complex."""
@@ -108,19 +113,24 @@ class Planner(ContactPlanner):
         problem = weighted(rng, PRESENTING_PROBLEMS)
         consented = rng.random() < 0.85
         first = consented
-        change = None
+        change: tuple[ConsentState, str] | None = None
         if consented and rng.random() < 0.04:
-            first, change = False, (True, text.consent_later_agreed)
+            first, change = False, (ConsentState.YES, text.consent_later_agreed)
         elif not consented and rng.random() < 0.2:
-            first, change = True, (False, text.consent_later_declined)
+            first, change = True, (ConsentState.DECLINED, text.consent_later_declined)
         note = rng.choice(text.consent_agreed if first else text.consent_declined)
+        # Someone who later changed their mind had answered at registration.
+        state = consent_at_registration(details, consented=first)
+        if change is not None and not first:
+            state = ConsentState.DECLINED
         plan = PlannedEpisode(
             worker=worker,
             details=details,
             referral=self.referral(referral_date, problem=problem, complex_=complex_),
-            consented_first=first,
-            consent_note=note,
+            consent_first=state,
+            consent_note="" if state is ConsentState.NOT_ASKED else note,
             consent_change=change,
+            demographics=draw_demographics(details, age=age),
         )
         return plan, age
 
@@ -180,7 +190,7 @@ class Planner(ContactPlanner):
             if reason is DischargeReason.SIGNPOSTED:
                 for contact in plan.contacts:
                     if contact.attendance.attended:
-                        contact.intervention = Intervention.SIGNPOSTING
+                        contact.intervention = "signposting"
         else:
             reason = {
                 "completed": DischargeReason.COMPLETED,

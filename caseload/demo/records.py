@@ -7,17 +7,17 @@ from datetime import date, datetime
 
 from caseload.domain.codes import (
     AttendanceCode,
+    ConsentState,
     ContactMode,
     ContactType,
     DischargeReason,
-    Intervention,
     NotCollectedReason,
     ReflectiveTheme,
     RiskLevel,
 )
 from caseload.domain.dates import LONDON
 from caseload.domain.scoring import AnswerValue
-from caseload.services.clients import ClientDetails, Referral
+from caseload.services.clients import ClientDetails, Demographics, Referral
 from caseload.services.contacts import ContactInput
 
 
@@ -29,11 +29,14 @@ class PlannedContact:
     contact_type: ContactType
     attendance: AttendanceCode
     mode: ContactMode
-    intervention: Intervention | None = None
+    #: An intervention code from seed_data/interventions.json.
+    intervention: str | None = None
     note: str = ""
     phq9: list[int] | None = None
     gad7: list[int] | None = None
     wsas: list[AnswerValue] | None = None
+    #: The PCL-5, the anxiety disorder specific measure of a PTSD episode.
+    pcl5: list[int] | None = None
     not_collected: NotCollectedReason | None = None
     risk_level: RiskLevel | None = None
     risk_factors: str = ""
@@ -63,6 +66,7 @@ class PlannedContact:
                     ("phq9", self.phq9),
                     ("gad7", self.gad7),
                     ("wsas", self.wsas),
+                    ("pcl5", self.pcl5),
                 )
                 if answers is not None
             },
@@ -80,9 +84,11 @@ class PlannedEpisode:
     worker: int
     details: ClientDetails
     referral: Referral
-    consented_first: bool
+    #: The answer about central reporting at registration, and a later change, if any.
+    consent_first: ConsentState
     consent_note: str
-    consent_change: tuple[bool, str] | None = None
+    consent_change: tuple[ConsentState, str] | None = None
+    demographics: Demographics = field(default_factory=Demographics)
     contacts: list[PlannedContact] = field(default_factory=list)
     discharge: tuple[date, DischargeReason] | None = None
 

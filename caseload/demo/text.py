@@ -44,6 +44,8 @@ class DemoText:
     risk_none_reported: str
     risk_reviewed_factors: str
     risk_reviewed_action: str
+    #: The risk plan written when a case is discharged with risk or a red flag open.
+    risk_discharge_plan: str
     note_texts: Mapping[ReflectiveTheme, tuple[str, ...]]
 
 
@@ -87,6 +89,7 @@ def load_demo_text(directory: Path = DEFAULT_DIRECTORY) -> DemoText:
         risk_none_reported=risk["none_reported"],
         risk_reviewed_factors=risk["reviewed"]["factors"],
         risk_reviewed_action=risk["reviewed"]["action"],
+        risk_discharge_plan=risk["discharge_plan"],
         note_texts={
             theme: tuple(texts)
             for theme, texts in _by_code(ReflectiveTheme, reflective["texts"]).items()

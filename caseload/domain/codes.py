@@ -187,29 +187,28 @@ _REFERRAL_SOURCE_LABELS: dict[ReferralSource, str] = {
     ReferralSource.OTHER: "Other",
 }
 
+#: The presenting problems a referral records (the form's choices; stored as text).
+PRESENTING_PROBLEMS: tuple[str, ...] = (
+    "Depression",
+    "Generalised anxiety disorder",
+    "Mixed anxiety and depressive disorder",
+    "Panic disorder",
+    "Health anxiety",
+    "Social anxiety disorder",
+    "Specific phobia",
+    "Obsessive-compulsive disorder",
+    "Post-traumatic stress disorder",
+    "Other",
+)
 
-class Intervention(StrEnum):
-    """The low-intensity intervention delivered at a contact."""
-
-    GUIDED_SELF_HELP = "guided_self_help"
-    BEHAVIOURAL_ACTIVATION = "behavioural_activation"
-    PSYCHOEDUCATION = "psychoeducation"
-    SIGNPOSTING = "signposting"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        """Human label."""
-        return _INTERVENTION_LABELS[self]
-
-
-_INTERVENTION_LABELS: dict[Intervention, str] = {
-    Intervention.GUIDED_SELF_HELP: "Guided self-help",
-    Intervention.BEHAVIOURAL_ACTIVATION: "Behavioural activation",
-    Intervention.PSYCHOEDUCATION: "Psychoeducation",
-    Intervention.SIGNPOSTING: "Signposting",
-    Intervention.OTHER: "Other",
-}
+#: What the referrer led the client to expect (the form's choices; stored as text).
+REFERRER_EXPECTATIONS: tuple[str, ...] = (
+    "Guided self-help (low-intensity CBT)",
+    "Counselling",
+    "Longer-term or high-intensity therapy",
+    "Medication review",
+    "Not discussed or not known",
+)
 
 
 class DischargeReason(StrEnum):
@@ -239,23 +238,39 @@ _DISCHARGE_LABELS: dict[DischargeReason, str] = {
 
 
 class NotCollectedReason(StrEnum):
-    """Why the measures were not collected at an attended contact."""
+    """Why the measures were not collected at an attended contact, or why a questionnaire
+    that was started was left unfinished. "Other" always comes with a few words."""
 
     DECLINED = "declined"
     NOT_APPROPRIATE = "not_appropriate"
     NO_TIME = "no_time"
+    OTHER = "other"
 
     @property
     def label(self) -> str:
         """Human label."""
         return _NOT_COLLECTED_LABELS[self]
 
+    @property
+    def needs_note(self) -> bool:
+        """True when the reason means nothing without the worker's own words ("other")."""
+        return self is NotCollectedReason.OTHER
+
 
 _NOT_COLLECTED_LABELS: dict[NotCollectedReason, str] = {
     NotCollectedReason.DECLINED: "Client declined",
     NotCollectedReason.NOT_APPROPRIATE: "Not appropriate at this contact",
     NotCollectedReason.NO_TIME: "No time in the session",
+    NotCollectedReason.OTHER: "Other reason",
 }
+
+#: The reasons offered for a questionnaire that was started and left unfinished
+#: (issue 8: declined, ran out of time, or other with a short text).
+INCOMPLETE_REASONS = (
+    NotCollectedReason.DECLINED,
+    NotCollectedReason.NO_TIME,
+    NotCollectedReason.OTHER,
+)
 
 
 class EpisodeStatus(StrEnum):
@@ -413,4 +428,235 @@ _ENTRY_STATUS_LABELS: dict[EntryStatus, str] = {
     EntryStatus.CURRENT: "Current",
     EntryStatus.SUPERSEDED: "Corrected",
     EntryStatus.ENTERED_IN_ERROR: "Entered in error",
+}
+
+
+# Registration to the national dataset ---------------------------------------------------
+#
+# The codes below are those of the NHS Data Dictionary data elements the NHS Talking
+# Therapies for anxiety and depression dataset (IAPT v2) collects about the person.
+# Each enum keeps our stable lowercase value in the database and gives the national
+# code through ``national_code``, so an export can write the dataset's code without
+# storing it twice. Labels follow the Data Dictionary's wording, shortened where a
+# worker reads them on a form. Sources:
+#
+# - ETHNIC CATEGORY: https://www.datadictionary.nhs.uk/data_elements/ethnic_category.html
+# - GENDER IDENTITY CODE: https://www.datadictionary.nhs.uk/data_elements/gender_identity_code.html
+# - EMPLOYMENT STATUS: https://www.datadictionary.nhs.uk/data_elements/employment_status.html
+# - SEXUAL ORIENTATION CODE: https://www.datadictionary.nhs.uk/data_elements/sexual_orientation_code.html
+#
+# A question the client was asked and declined to answer is "not stated"; a question
+# nobody asked is left empty (NULL) where the code list has no "not known" of its own.
+
+
+class ConsentState(StrEnum):
+    """The client's answer about central reporting (docs/design.md section 3).
+
+    Only "yes" is reportable; "declined" and "not asked yet" both keep the record
+    out of central reporting, but "not asked yet" reminds the worker to ask.
+    """
+
+    YES = "yes"
+    DECLINED = "declined"
+    NOT_ASKED = "not_asked"
+
+    @property
+    def label(self) -> str:
+        """Human label."""
+        return _CONSENT_STATE_LABELS[self]
+
+    @property
+    def reportable(self) -> bool:
+        """True only for "yes": the one state that lets the record into central reporting."""
+        return self is ConsentState.YES
+
+
+_CONSENT_STATE_LABELS: dict[ConsentState, str] = {
+    ConsentState.YES: "Yes",
+    ConsentState.DECLINED: "Declined",
+    ConsentState.NOT_ASKED: "Not asked yet",
+}
+
+
+class GenderIdentity(StrEnum):
+    """NHS Data Dictionary GENDER IDENTITY CODE (codes 1-4, X, Z)."""
+
+    MALE = "male"
+    FEMALE = "female"
+    NON_BINARY = "non_binary"
+    OTHER = "other"
+    NOT_KNOWN = "not_known"
+    NOT_STATED = "not_stated"
+
+    @property
+    def label(self) -> str:
+        """Human label."""
+        return _GENDER_IDENTITY_LABELS[self][1]
+
+    @property
+    def national_code(self) -> str:
+        """The Data Dictionary code."""
+        return _GENDER_IDENTITY_LABELS[self][0]
+
+
+_GENDER_IDENTITY_LABELS: dict[GenderIdentity, tuple[str, str]] = {
+    GenderIdentity.MALE: ("1", "Male (including trans man)"),
+    GenderIdentity.FEMALE: ("2", "Female (including trans woman)"),
+    GenderIdentity.NON_BINARY: ("3", "Non-binary"),
+    GenderIdentity.OTHER: ("4", "Other (not listed)"),
+    GenderIdentity.NOT_KNOWN: ("X", "Not known (not asked)"),
+    GenderIdentity.NOT_STATED: ("Z", "Not stated (asked, but preferred not to say)"),
+}
+
+
+class EthnicCategory(StrEnum):
+    """NHS Data Dictionary ETHNIC CATEGORY (the 2001 census groups, codes A-S, Z and 99)."""
+
+    WHITE_BRITISH = "white_british"
+    WHITE_IRISH = "white_irish"
+    WHITE_OTHER = "white_other"
+    MIXED_WHITE_BLACK_CARIBBEAN = "mixed_white_black_caribbean"
+    MIXED_WHITE_BLACK_AFRICAN = "mixed_white_black_african"
+    MIXED_WHITE_ASIAN = "mixed_white_asian"
+    MIXED_OTHER = "mixed_other"
+    ASIAN_INDIAN = "asian_indian"
+    ASIAN_PAKISTANI = "asian_pakistani"
+    ASIAN_BANGLADESHI = "asian_bangladeshi"
+    ASIAN_OTHER = "asian_other"
+    BLACK_CARIBBEAN = "black_caribbean"
+    BLACK_AFRICAN = "black_african"
+    BLACK_OTHER = "black_other"
+    CHINESE = "chinese"
+    OTHER = "other"
+    NOT_STATED = "not_stated"
+    NOT_KNOWN = "not_known"
+
+    @property
+    def label(self) -> str:
+        """Human label."""
+        return _ETHNIC_CATEGORY_LABELS[self][1]
+
+    @property
+    def national_code(self) -> str:
+        """The Data Dictionary code."""
+        return _ETHNIC_CATEGORY_LABELS[self][0]
+
+
+_ETHNIC_CATEGORY_LABELS: dict[EthnicCategory, tuple[str, str]] = {
+    EthnicCategory.WHITE_BRITISH: ("A", "White: British"),
+    EthnicCategory.WHITE_IRISH: ("B", "White: Irish"),
+    EthnicCategory.WHITE_OTHER: ("C", "White: any other White background"),
+    EthnicCategory.MIXED_WHITE_BLACK_CARIBBEAN: ("D", "Mixed: White and Black Caribbean"),
+    EthnicCategory.MIXED_WHITE_BLACK_AFRICAN: ("E", "Mixed: White and Black African"),
+    EthnicCategory.MIXED_WHITE_ASIAN: ("F", "Mixed: White and Asian"),
+    EthnicCategory.MIXED_OTHER: ("G", "Mixed: any other mixed background"),
+    EthnicCategory.ASIAN_INDIAN: ("H", "Asian or Asian British: Indian"),
+    EthnicCategory.ASIAN_PAKISTANI: ("J", "Asian or Asian British: Pakistani"),
+    EthnicCategory.ASIAN_BANGLADESHI: ("K", "Asian or Asian British: Bangladeshi"),
+    EthnicCategory.ASIAN_OTHER: ("L", "Asian or Asian British: any other Asian background"),
+    EthnicCategory.BLACK_CARIBBEAN: ("M", "Black or Black British: Caribbean"),
+    EthnicCategory.BLACK_AFRICAN: ("N", "Black or Black British: African"),
+    EthnicCategory.BLACK_OTHER: ("P", "Black or Black British: any other Black background"),
+    EthnicCategory.CHINESE: ("R", "Other ethnic group: Chinese"),
+    EthnicCategory.OTHER: ("S", "Other ethnic group: any other ethnic group"),
+    EthnicCategory.NOT_STATED: ("Z", "Not stated (asked, but preferred not to say)"),
+    EthnicCategory.NOT_KNOWN: ("99", "Not known (not asked)"),
+}
+
+
+class EmploymentStatus(StrEnum):
+    """NHS Data Dictionary EMPLOYMENT STATUS (codes 01-08 and ZZ), as at referral."""
+
+    EMPLOYED = "employed"
+    UNEMPLOYED_SEEKING_WORK = "unemployed_seeking_work"
+    STUDENT = "student"
+    LONG_TERM_SICK_OR_DISABLED = "long_term_sick_or_disabled"
+    HOMEMAKER = "homemaker"
+    NOT_WORKING_NOT_SEEKING = "not_working_not_seeking"
+    UNPAID_VOLUNTARY_WORK = "unpaid_voluntary_work"
+    RETIRED = "retired"
+    NOT_STATED = "not_stated"
+
+    @property
+    def label(self) -> str:
+        """Human label."""
+        return _EMPLOYMENT_STATUS_LABELS[self][1]
+
+    @property
+    def national_code(self) -> str:
+        """The Data Dictionary code."""
+        return _EMPLOYMENT_STATUS_LABELS[self][0]
+
+
+_EMPLOYMENT_STATUS_LABELS: dict[EmploymentStatus, tuple[str, str]] = {
+    EmploymentStatus.EMPLOYED: ("01", "Employed"),
+    EmploymentStatus.UNEMPLOYED_SEEKING_WORK: ("02", "Unemployed and seeking work"),
+    EmploymentStatus.STUDENT: ("03", "Student, not working or seeking work"),
+    EmploymentStatus.LONG_TERM_SICK_OR_DISABLED: ("04", "Long-term sick or disabled"),
+    EmploymentStatus.HOMEMAKER: ("05", "Looking after the family or home"),
+    EmploymentStatus.NOT_WORKING_NOT_SEEKING: (
+        "06",
+        "Not working and not seeking work (no sickness or disability benefits)",
+    ),
+    EmploymentStatus.UNPAID_VOLUNTARY_WORK: ("07", "Unpaid voluntary work"),
+    EmploymentStatus.RETIRED: ("08", "Retired"),
+    EmploymentStatus.NOT_STATED: ("ZZ", "Not stated (asked, but preferred not to say)"),
+}
+
+
+class YesNoNotStated(StrEnum):
+    """A yes-or-no question the client may decline to answer (a long-term physical health
+    condition, a disability). The dataset codes them Y, N and Z."""
+
+    YES = "yes"
+    NO = "no"
+    NOT_STATED = "not_stated"
+
+    @property
+    def label(self) -> str:
+        """Human label."""
+        return _YES_NO_LABELS[self][1]
+
+    @property
+    def national_code(self) -> str:
+        """The dataset's code."""
+        return _YES_NO_LABELS[self][0]
+
+
+_YES_NO_LABELS: dict[YesNoNotStated, tuple[str, str]] = {
+    YesNoNotStated.YES: ("Y", "Yes"),
+    YesNoNotStated.NO: ("N", "No"),
+    YesNoNotStated.NOT_STATED: ("Z", "Not stated (asked, but preferred not to say)"),
+}
+
+
+class SexualOrientation(StrEnum):
+    """NHS Data Dictionary SEXUAL ORIENTATION CODE (codes 1-4, U and Z). Optional: a
+    question nobody asked is left empty, which the dataset codes 9 ("not known")."""
+
+    HETEROSEXUAL = "heterosexual"
+    GAY_OR_LESBIAN = "gay_or_lesbian"
+    BISEXUAL = "bisexual"
+    OTHER = "other"
+    UNSURE = "unsure"
+    NOT_STATED = "not_stated"
+
+    @property
+    def label(self) -> str:
+        """Human label."""
+        return _SEXUAL_ORIENTATION_LABELS[self][1]
+
+    @property
+    def national_code(self) -> str:
+        """The Data Dictionary code."""
+        return _SEXUAL_ORIENTATION_LABELS[self][0]
+
+
+_SEXUAL_ORIENTATION_LABELS: dict[SexualOrientation, tuple[str, str]] = {
+    SexualOrientation.HETEROSEXUAL: ("1", "Heterosexual or straight"),
+    SexualOrientation.GAY_OR_LESBIAN: ("2", "Gay or lesbian"),
+    SexualOrientation.BISEXUAL: ("3", "Bisexual"),
+    SexualOrientation.OTHER: ("4", "Other sexual orientation (not listed)"),
+    SexualOrientation.UNSURE: ("U", "Asked, and does not know or is not sure"),
+    SexualOrientation.NOT_STATED: ("Z", "Not stated (asked, but preferred not to say)"),
 }

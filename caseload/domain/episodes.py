@@ -22,18 +22,48 @@ Rules (docs/design.md section 3):
 - ``consecutive_dnas`` is the run of non-attendances (did not attend, 3,
   and arrived late and not seen, 7) since the last attended contact.
   Cancellations (2, 4) and booked contacts neither add to the run nor break
-  it; an attended contact ends it.
+  it; an attended contact ends it;
+- an *incomplete questionnaire* is one started (at least one item answered)
+  and left unfinished at an attended contact: it has no total (no
+  prorating). ``incomplete_questionnaires`` counts them over the episode,
+  and ``unanswered_risk_items`` those whose risk item (PHQ-9 item 9) was
+  left unanswered. A questionnaire not started at all is "not collected",
+  which the missing-measures counts cover.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from caseload.domain.codes import AttendanceCode, ContactType, EpisodeStatus, RiskLevel
-from caseload.domain.measures import GAD7, PHQ9, every_contact_measures
+from caseload.domain.measures import (
+    GAD7,
+    PHQ9,
+    Measure,
+    anxiety_disorder_measures,
+    every_contact_measures,
+)
 from caseload.domain.outcomes import EpisodeOutcome, episode_outcome
+
+
+def is_unfinished(answers: Sequence[object] | None) -> bool:
+    """Whether a questionnaire was started (an item answered) and left unfinished (an item
+    unanswered). ``None`` for an item is unanswered; "not applicable" is an answer."""
+    return (
+        answers is not None
+        and any(a is not None for a in answers)
+        and any(a is None for a in answers)
+    )
+
+
+def risk_item_unanswered(measure: Measure, answers: Sequence[object] | None) -> bool:
+    """Whether a started questionnaire left the definition's risk item (PHQ-9 item 9)
+    unanswered; always False for a measure without one."""
+    if measure.risk_item is None or answers is None or len(answers) < measure.risk_item:
+        return False
+    return any(a is not None for a in answers) and answers[measure.risk_item - 1] is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +80,10 @@ class ContactFacts:
     risk_answers: Mapping[str, int] = field(default_factory=dict)
     risk_level: RiskLevel | None = None
     measures_not_collected: bool = False
+    #: Measures started and left unfinished at this contact (no total), by id.
+    incomplete: frozenset[str] = frozenset()
+    #: Of those, the ones whose risk item (PHQ-9 item 9) was left unanswered.
+    risk_item_unanswered: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +131,10 @@ class EpisodeSummaryFacts:
     missing_measures_with_reason: int = 0
     #: attended contacts of any type with every every-contact measure (data completeness)
     attended_with_both_measures: int = 0
+    #: questionnaires started and left unfinished at attended contacts (no total)
+    incomplete_questionnaires: int = 0
+    #: of those, how many left the risk item (PHQ-9 item 9) unanswered
+    unanswered_risk_items: int = 0
 
     def series(self, measure_id: str) -> MeasureSeries:
         """The measure's series; an empty one when it was never scored."""
@@ -183,6 +221,8 @@ def summarise_episode(contacts: Iterable[ContactFacts]) -> EpisodeSummaryFacts:
         attended_missing_measures=len(missing),
         missing_measures_with_reason=sum(1 for c in missing if c.measures_not_collected),
         attended_with_both_measures=sum(1 for c in attended if has_every_contact_measure(c)),
+        incomplete_questionnaires=sum(len(c.incomplete) for c in attended),
+        unanswered_risk_items=sum(len(c.risk_item_unanswered & c.incomplete) for c in attended),
     )
 
 
@@ -204,9 +244,27 @@ def episode_status(*, discharged: bool, treatment_contacts: int) -> EpisodeStatu
     return EpisodeStatus.IN_TREATMENT if treatment_contacts > 0 else EpisodeStatus.WAITING
 
 
-def episode_outcome_from_summary(summary: EpisodeSummaryFacts, *, ended: bool) -> EpisodeOutcome:
+def choose_anxiety_measure(summary: EpisodeSummaryFacts, *, presenting_problem: str | None) -> str:
+    """The anxiety measure of an episode's outcome (docs/design.md section 3: "anxiety
+    measure >= its cut-off; GAD-7 >= 8").
+
+    The anxiety disorder specific measure (ADSM) that matches the presenting problem when
+    the episode has a first and a last score of it (from two different contacts);
+    otherwise GAD-7. Should a problem have more than one ADSM scored both times, the first
+    in contact-form order wins. Any other problem (depression, say) always uses GAD-7.
+    """
+    for measure in anxiety_disorder_measures(presenting_problem):
+        if summary.first(measure.id) is not None and summary.last(measure.id) is not None:
+            return measure.id
+    return GAD7
+
+
+def episode_outcome_from_summary(
+    summary: EpisodeSummaryFacts, *, ended: bool, presenting_problem: str | None = None
+) -> EpisodeOutcome:
     """The national outcome of an episode from its summary: the one place that maps one
-    to the other."""
+    to the other. Without a presenting problem the anxiety measure is GAD-7."""
+    anxiety = choose_anxiety_measure(summary, presenting_problem=presenting_problem)
     return episode_outcome(
         first_phq9=summary.first(PHQ9),
         last_phq9=summary.last(PHQ9),
@@ -214,4 +272,7 @@ def episode_outcome_from_summary(summary: EpisodeSummaryFacts, *, ended: bool) -
         last_gad7=summary.last(GAD7),
         treatment_contacts=summary.treatment_contacts,
         ended=ended,
+        anxiety_measure=anxiety,
+        first_anxiety=None if anxiety == GAD7 else summary.first(anxiety),
+        last_anxiety=None if anxiety == GAD7 else summary.last(anxiety),
     )

@@ -15,7 +15,7 @@ so new evidence raises a flag again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -24,7 +24,7 @@ from caseload.domain.codes import ComplexityFactor, RiskLevel, Severity
 from caseload.domain.curves import ExpectedCurves, is_off_track, uses_fallback
 from caseload.domain.dates import format_date, local_date
 from caseload.domain.episodes import EpisodeSummaryFacts
-from caseload.domain.measures import GAD7, PHQ9, Measure, get_measure
+from caseload.domain.measures import GAD7, PHQ9, Measure, all_measures, get_measure
 from caseload.domain.outcomes import reliable_direction
 from caseload.domain.wording import plural
 
@@ -39,6 +39,7 @@ class FlagKind(StrEnum):
     COMPLEXITY = "complexity"
     DISENGAGING = "disengaging"
     LONG_TREATMENT = "long_treatment"
+    INCOMPLETE_QUESTIONNAIRES = "incomplete_questionnaires"
     MISSING_MEASURES = "missing_measures"
     REVIEW_OVERDUE = "review_overdue"
     OVER_CAPACITY = "over_capacity"
@@ -58,6 +59,7 @@ _KIND_LABELS: dict[FlagKind, str] = {
     FlagKind.COMPLEXITY: "Complexity",
     FlagKind.DISENGAGING: "Disengaging",
     FlagKind.LONG_TREATMENT: "Long treatment",
+    FlagKind.INCOMPLETE_QUESTIONNAIRES: "Incomplete questionnaires",
     FlagKind.MISSING_MEASURES: "Missing measures",
     FlagKind.REVIEW_OVERDUE: "Review overdue",
     FlagKind.OVER_CAPACITY: "Caseload over capacity",
@@ -186,6 +188,17 @@ def has_open_risk(summary: EpisodeSummaryFacts) -> bool:
     """The risk rule in one place: the latest risk-item answer is a signal, or the latest
     risk assessment is moderate or high."""
     return _risk_item_signal(summary) is not None or _rated_risk(summary) is not None
+
+
+def open_risk_signalled_at(summary: EpisodeSummaryFacts) -> datetime | None:
+    """When the open risk was last signalled: the later of the risk-item answer (when it is
+    a signal) and the moderate or high rating; None when no risk is open."""
+    moments = []
+    if _risk_item_signal(summary) is not None and summary.latest_risk_answer_at is not None:
+        moments.append(summary.latest_risk_answer_at)
+    if _rated_risk(summary) is not None and summary.latest_risk_at is not None:
+        moments.append(summary.latest_risk_at)
+    return max(moments, default=None)
 
 
 def _at_contact(moment: datetime | None, summary: EpisodeSummaryFacts) -> str:
@@ -369,6 +382,39 @@ def missing_measures_flag(
     )
 
 
+def incomplete_questionnaires_flag(
+    facts: EpisodeFacts, settings: FlagSettings = DEFAULT_SETTINGS
+) -> Flag | None:
+    """Amber when a questionnaire was started and left unfinished at an attended contact.
+
+    An unfinished questionnaire has no total, so it cannot show change, and an unfinished
+    PHQ-9 may hide an unasked item 9; the sentence says how many left the risk item
+    unanswered. Any measure with a risk item counts, from its definition.
+    """
+    summary = facts.summary
+    count = summary.incomplete_questionnaires
+    if count == 0:
+        return None
+    verb = "was" if count == 1 else "were"
+    sentence = (
+        f"{plural(count, 'questionnaire')} {verb} started and left unfinished, "
+        f"so {'it has' if count == 1 else 'they have'} no total."
+    )
+    unanswered = summary.unanswered_risk_items
+    if unanswered:
+        items = " or ".join(
+            f"{m.short_name} item {m.risk_item}" for m in all_measures() if m.risk_item
+        )
+        which = "Its" if count == 1 else f"In {unanswered} of them the"
+        sentence += f" {which} risk question ({items}) was not answered."
+    return Flag(
+        FlagKind.INCOMPLETE_QUESTIONNAIRES,
+        Severity.AMBER,
+        sentence,
+        f"incomplete={count},risk_unanswered={unanswered}",
+    )
+
+
 def review_overdue_flag(
     facts: EpisodeFacts,
     settings: FlagSettings = DEFAULT_SETTINGS,
@@ -435,6 +481,7 @@ def episode_flags(
         complexity_flag(facts, settings),
         disengaging_flag(facts, settings),
         long_treatment_flag(facts, settings),
+        incomplete_questionnaires_flag(facts, settings),
         missing_measures_flag(facts, settings),
     ]
     flags = [flag for flag in candidates if flag is not None]
@@ -443,6 +490,26 @@ def episode_flags(
     if overdue is not None:
         flags.append(overdue)
     return _sorted(flags)
+
+
+def discharge_risk_flags(facts: EpisodeFacts, flags: Sequence[Flag]) -> tuple[Flag, ...]:
+    """What a discharge must acknowledge, most severe first; empty when nothing does.
+
+    Every red flag still open among ``flags`` (the episode's flags today), and the risk
+    flag whenever the open risk signal (``has_open_risk``) is newer than the last
+    supervision review, or the case was never reviewed. The review is a date, so a signal
+    on the day of the review counts as newer: the date cannot say which came first.
+    """
+    shown = [flag for flag in flags if flag.severity is Severity.RED]
+    signalled = open_risk_signalled_at(facts.summary)
+    newer = signalled is not None and (
+        facts.last_review_on is None or local_date(signalled) >= facts.last_review_on
+    )
+    if newer and all(flag.kind is not FlagKind.RISK for flag in shown):
+        risk = risk_flag(facts)
+        if risk is not None:
+            shown.append(risk)
+    return _sorted(shown)
 
 
 def worker_flags(

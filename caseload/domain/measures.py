@@ -4,21 +4,32 @@ A measure is data, not code: items, response options, ranges, bands,
 caseness cut-off and reliable-change threshold. Adding a measure (an
 anxiety-disorder-specific measure, say) means adding one JSON file.
 
+An anxiety disorder specific measure (ADSM) names the presenting problems
+it is the specific measure for (``presenting_problems``): the contact form
+offers it only on episodes with one of them, and the outcome rules use it
+instead of GAD-7 when it was scored at the first and the last contact
+(docs/design.md section 3). Bands are optional, for measures published
+without severity bands (the PCL-5, the IAPT phobia scales).
+
 Sources of the shipped definitions: PHQ-9, Kroenke, Spitzer & Williams
 (2001); GAD-7, Spitzer, Kroenke, Williams & Löwe (2006); WSAS, Mundt,
-Marks, Shear & Greist (2002); caseness and reliable-change thresholds,
-the NHS Talking Therapies Manual. See docs/outcomes.md.
+Marks, Shear & Greist (2002); PCL-5, Weathers et al. (2013), National
+Center for PTSD; IAPT phobia scales, IAPT Data Handbook (2011);
+caseness and reliable-change thresholds, the NHS Talking Therapies
+Manual. See docs/outcomes.md.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from caseload.domain.codes import PRESENTING_PROBLEMS
 
 PHQ9 = "phq9"
 GAD7 = "gad7"
@@ -27,6 +38,9 @@ WSAS = "wsas"
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "seed_data" / "measures"
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Measure ids are stored in ``contact_scores.measure_id`` and
+#: ``episode_measure_summaries.measure_id``, both String(20).
+MAX_ID_LENGTH = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +109,36 @@ class Measure:
     loinc_total: str | None = None
     bands_source: str = ""
     thresholds_source: str = ""
+    #: The presenting problems this measure is the anxiety disorder specific measure for
+    #: (as worded on the registration form); empty for a measure asked of everyone.
+    presenting_problems: tuple[str, ...] = ()
+
+    @property
+    def is_adsm(self) -> bool:
+        """Whether this is an anxiety disorder specific measure (it names presenting problems)."""
+        return bool(self.presenting_problems)
+
+    def offered_for(self, presenting_problem: str | None) -> bool:
+        """Whether the contact form offers this measure on an episode with that problem."""
+        return not self.presenting_problems or presenting_problem in self.presenting_problems
 
     def band_for(self, total: int) -> Band:
-        """The band a total falls in; ValueError when outside the total range."""
+        """The band a total falls in; ValueError when outside the total range or unbanded."""
+        band = self.find_band(total)
+        if band is None:
+            raise ValueError(f"{self.short_name} has no severity bands")
+        return band
+
+    def find_band(self, total: int) -> Band | None:
+        """The band a total falls in, or None for a measure published without bands;
+        ValueError when the total is outside the total range."""
         self._check_total(total)
         for band in self.bands:
             if band.contains(total):
                 return band
-        raise ValueError(f"{self.short_name}: no band covers {total}")  # pragma: no cover
+        if self.bands:  # pragma: no cover - the loader checks the bands cover the range
+            raise ValueError(f"{self.short_name}: no band covers {total}")
+        return None
 
     def is_case(self, total: int) -> bool | None:
         """True at or above the caseness cut-off; None when the measure has none."""
@@ -192,10 +228,34 @@ def every_contact_measures() -> tuple[str, ...]:
     return tuple(m.id for m in contact_form_measures() if m.every_contact)
 
 
-def contact_form_measures() -> tuple[Measure, ...]:
-    """The measures the contact form offers, in the order it shows them."""
-    offered = [m for m in _registry().values() if m.contact_form_order is not None]
-    return tuple(sorted(offered, key=lambda m: (m.contact_form_order or 0, m.id)))
+def contact_form_measures(
+    *, presenting_problem: str | None = None, also: Collection[str] = ()
+) -> tuple[Measure, ...]:
+    """The measures the contact form offers, in the order it shows them.
+
+    Measures for everyone always; an anxiety disorder specific measure only when
+    ``presenting_problem`` is one it names (never without a presenting problem), or
+    when its id is in ``also`` (a contact being corrected already holds its scores).
+    """
+    offered = [
+        m
+        for m in _registry().values()
+        if m.contact_form_order is not None and (m.offered_for(presenting_problem) or m.id in also)
+    ]
+    return tuple(sorted(offered, key=_form_order))
+
+
+def anxiety_disorder_measures(presenting_problem: str | None) -> tuple[Measure, ...]:
+    """The ADSMs for a presenting problem, in contact-form order (usually one, often none)."""
+    return tuple(
+        m
+        for m in contact_form_measures(presenting_problem=presenting_problem)
+        if presenting_problem in m.presenting_problems
+    )
+
+
+def _form_order(measure: Measure) -> tuple[int, str]:
+    return (measure.contact_form_order or 0, measure.id)
 
 
 def measure_from_dict(raw: Any, *, source: str = "definition") -> Measure:
@@ -204,8 +264,11 @@ def measure_from_dict(raw: Any, *, source: str = "definition") -> Measure:
         raise ValueError(f"{source}: a measure definition must be a JSON object")
     reader = _Reader(raw, source)
     measure_id = reader.text("id")
-    if not _ID_PATTERN.match(measure_id):
-        raise ValueError(f"{source}: id {measure_id!r} must be lowercase letters, digits, _")
+    if not _ID_PATTERN.match(measure_id) or len(measure_id) > MAX_ID_LENGTH:
+        raise ValueError(
+            f"{source}: id {measure_id!r} must be lowercase letters, digits, _ "
+            f"(at most {MAX_ID_LENGTH})"
+        )
     items = tuple(_item(entry, f"{source} item") for entry in reader.array("items"))
     options = tuple(_option(entry, f"{source} option") for entry in reader.array("options"))
     bands = tuple(_band(entry, f"{source} band") for entry in reader.array("bands"))
@@ -236,6 +299,7 @@ def measure_from_dict(raw: Any, *, source: str = "definition") -> Measure:
         loinc_total=reader.optional_text("loinc_total"),
         bands_source=reader.optional_text("bands_source") or "",
         thresholds_source=reader.optional_text("thresholds_source") or "",
+        presenting_problems=reader.text_list("presenting_problems"),
     )
     _validate(measure, source)
     return measure
@@ -291,11 +355,43 @@ def _validate(measure: Measure, source: str) -> None:
         )
     if measure.difficulty_options and measure.difficulty_question is None:
         raise ValueError(f"{source}: difficulty options without a difficulty question")
+    if measure.is_adsm:
+        _validate_adsm(measure, source)
+
+
+def _validate_adsm(measure: Measure, source: str) -> None:
+    """An ADSM replaces GAD-7 in the outcome rules, so it needs what they use."""
+    unknown = [p for p in measure.presenting_problems if p not in PRESENTING_PROBLEMS]
+    if unknown:
+        raise ValueError(
+            f"{source}: presenting problem {unknown[0]!r} is not one the registration form "
+            f"offers ({', '.join(PRESENTING_PROBLEMS)})"
+        )
+    if measure.caseness_cutoff is None or measure.reliable_change is None:
+        raise ValueError(
+            f"{source}: an anxiety disorder specific measure (it names presenting problems) "
+            "needs a caseness cut-off and a reliable-change threshold: the outcome rules use them"
+        )
+    if measure.contact_form_order is None:
+        raise ValueError(
+            f"{source}: an anxiety disorder specific measure must be on the contact form "
+            "(give it a contact_form_order)"
+        )
+    if measure.every_contact:
+        raise ValueError(
+            f"{source}: an anxiety disorder specific measure is asked only for its presenting "
+            "problems, so it cannot be asked at every contact"
+        )
 
 
 def _validate_bands(measure: Measure, source: str) -> None:
     if not measure.bands:
-        raise ValueError(f"{source}: no bands")
+        if not measure.bands_source:
+            raise ValueError(
+                f"{source}: no bands; a measure published without severity bands says so "
+                "in its bands_source"
+            )
+        return
     expected_lower = measure.total_min
     keys: set[str] = set()
     for band in measure.bands:
@@ -353,6 +449,19 @@ class _Reader:
         if not isinstance(value, bool):
             raise ValueError(f"{self.source}: {key!r} must be true or false")
         return value
+
+    def text_list(self, key: str) -> tuple[str, ...]:
+        """An optional list of distinct non-empty strings (empty when absent)."""
+        value = self.raw.get(key)
+        if value is None:
+            return ()
+        if (
+            not isinstance(value, list)
+            or not all(isinstance(v, str) and v.strip() for v in value)
+            or len(set(value)) != len(value)
+        ):
+            raise ValueError(f"{self.source}: {key!r} must be a list of distinct non-empty texts")
+        return tuple(value)
 
     def array(self, key: str, *, required: bool = True) -> list[Mapping[str, Any]]:
         value = self.raw.get(key) if not required else self._get(key)

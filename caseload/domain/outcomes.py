@@ -3,6 +3,13 @@
 The rules are docs/design.md section 3, "Outcomes", which follows the NHS
 Talking Therapies Manual and NHS England's published key-metrics
 definitions. Plain-English version with sources: docs/outcomes.md.
+
+The anxiety side of every rule is "the anxiety measure": GAD-7, or the
+anxiety disorder specific measure (ADSM) that matches the presenting
+problem when it was scored at the first and the last contact ("anxiety
+measure >= its cut-off; GAD-7 >= 8"). Which one applies is chosen in
+``caseload.domain.episodes.choose_anxiety_measure``; its caseness cut-off
+and reliable-change threshold come from its definition.
 """
 
 from __future__ import annotations
@@ -46,6 +53,18 @@ class OutcomeThresholds:
     phq9_reliable_change: int = field(default_factory=lambda: _reliable_change(PHQ9))
     gad7_reliable_change: int = field(default_factory=lambda: _reliable_change(GAD7))
     min_treatment_contacts: int = 2
+
+    def anxiety(self, measure_id: str) -> tuple[int, int]:
+        """The anxiety measure's caseness cut-off and reliable-change threshold.
+
+        GAD-7's come from these thresholds (so a caller can vary them); an ADSM's
+        from its definition, which must state both (ValueError otherwise).
+        """
+        if measure_id == GAD7:
+            return self.gad7_caseness, self.gad7_reliable_change
+        if measure_id == PHQ9:
+            raise ValueError("PHQ-9 is the depression measure, not an anxiety measure")
+        return _caseness(measure_id), _reliable_change(measure_id)
 
 
 OUTCOME_THRESHOLDS = OutcomeThresholds()
@@ -131,7 +150,12 @@ _CATEGORY_LABELS: dict[OutcomeCategory, str] = {
 
 @dataclass(frozen=True, slots=True)
 class EpisodeOutcome:
-    """An episode's scores and the national outcome booleans derived from them."""
+    """An episode's scores and the national outcome booleans derived from them.
+
+    ``first_gad7`` and ``last_gad7`` are always GAD-7's; the rules read the anxiety
+    measure's, ``first_anxiety`` and ``last_anxiety`` (GAD-7's again unless
+    ``anxiety_measure`` names an ADSM).
+    """
 
     first_phq9: int | None
     last_phq9: int | None
@@ -146,6 +170,15 @@ class EpisodeOutcome:
     reliable_improvement: bool
     reliable_deterioration: bool
     reliable_recovery: bool
+    #: The measure the anxiety side of the rules used: GAD-7 or the matching ADSM.
+    anxiety_measure: str = GAD7
+    first_anxiety: int | None = None
+    last_anxiety: int | None = None
+
+    @property
+    def uses_adsm(self) -> bool:
+        """Whether an anxiety disorder specific measure stood in for GAD-7."""
+        return self.anxiety_measure != GAD7
 
     @property
     def change(self) -> ReliableChange:
@@ -199,46 +232,61 @@ def episode_outcome(
     treatment_contacts: int,
     ended: bool,
     thresholds: OutcomeThresholds = OUTCOME_THRESHOLDS,
+    anxiety_measure: str = GAD7,
+    first_anxiety: int | None = None,
+    last_anxiety: int | None = None,
 ) -> EpisodeOutcome:
-    """Apply the national outcome definitions to one episode's first and last scores."""
+    """Apply the national outcome definitions to one episode's first and last scores.
+
+    The anxiety side is GAD-7 (``first_gad7``, ``last_gad7``) unless ``anxiety_measure``
+    names an ADSM, whose scores are then ``first_anxiety`` and ``last_anxiety`` and
+    whose caseness cut-off and reliable-change threshold come from its definition.
+    """
     for name, value in (
         ("first_phq9", first_phq9),
         ("last_phq9", last_phq9),
         ("first_gad7", first_gad7),
         ("last_gad7", last_gad7),
+        ("first_anxiety", first_anxiety),
+        ("last_anxiety", last_anxiety),
     ):
         _check_score(name, value)
     if isinstance(treatment_contacts, bool) or not isinstance(treatment_contacts, int):
         raise ValueError("treatment_contacts must be a whole number")
     if treatment_contacts < 0:
         raise ValueError("treatment_contacts cannot be negative")
+    if anxiety_measure == GAD7:
+        if first_anxiety is not None or last_anxiety is not None:
+            raise ValueError("GAD-7 scores go in first_gad7 and last_gad7")
+        first_anxiety, last_anxiety = first_gad7, last_gad7
+    anxiety_caseness, anxiety_reliable_change = thresholds.anxiety(anxiety_measure)
 
     finished = ended and treatment_contacts >= thresholds.min_treatment_contacts
     caseness_at_start = (first_phq9 is not None and first_phq9 >= thresholds.phq9_caseness) or (
-        first_gad7 is not None and first_gad7 >= thresholds.gad7_caseness
+        first_anxiety is not None and first_anxiety >= anxiety_caseness
     )
     paired = False
     recovered = improvement = deterioration = False
     if (
         first_phq9 is not None
         and last_phq9 is not None
-        and first_gad7 is not None
-        and last_gad7 is not None
+        and first_anxiety is not None
+        and last_anxiety is not None
     ):
         paired = True
         recovered = (
             caseness_at_start
             and last_phq9 < thresholds.phq9_caseness
-            and last_gad7 < thresholds.gad7_caseness
+            and last_anxiety < anxiety_caseness
         )
         phq = reliable_direction(
             first=first_phq9, last=last_phq9, threshold=thresholds.phq9_reliable_change
         )
-        gad = reliable_direction(
-            first=first_gad7, last=last_gad7, threshold=thresholds.gad7_reliable_change
+        anxiety = reliable_direction(
+            first=first_anxiety, last=last_anxiety, threshold=anxiety_reliable_change
         )
-        improvement = -1 in (phq, gad) and 1 not in (phq, gad)
-        deterioration = 1 in (phq, gad) and -1 not in (phq, gad)
+        improvement = -1 in (phq, anxiety) and 1 not in (phq, anxiety)
+        deterioration = 1 in (phq, anxiety) and -1 not in (phq, anxiety)
 
     return EpisodeOutcome(
         first_phq9=first_phq9,
@@ -254,6 +302,9 @@ def episode_outcome(
         reliable_improvement=improvement,
         reliable_deterioration=deterioration,
         reliable_recovery=recovered and improvement,
+        anxiety_measure=anxiety_measure,
+        first_anxiety=first_anxiety,
+        last_anxiety=last_anxiety,
     )
 
 

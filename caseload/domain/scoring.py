@@ -56,7 +56,7 @@ def score(measure: Measure, answers: Sequence[AnswerValue]) -> Score:
     caseness: bool | None = None
     if complete:
         total = sum(answer for answer in checked if isinstance(answer, int))
-        band = measure.band_for(total)
+        band = measure.find_band(total)  # None for a measure published without bands
         caseness = measure.is_case(total)
     return Score(
         measure_id=measure.id,

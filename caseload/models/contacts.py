@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseload.db import IntEnumType, UTCDateTime, enum_column, utcnow
@@ -13,10 +13,10 @@ from caseload.domain.codes import (
     ContactMode,
     ContactType,
     EntryStatus,
-    Intervention,
     NotCollectedReason,
     RiskLevel,
 )
+from caseload.domain.interventions import MAX_CODE_LENGTH as INTERVENTION_CODE_LENGTH
 from caseload.extensions import db
 from caseload.models.episodes import Episode
 from caseload.models.scores import ContactScore
@@ -42,7 +42,9 @@ class Contact(db.Model):  # type: ignore[name-defined]
     #: NHS Data Dictionary ATTENDED OR DID NOT ATTEND; 0 = booked, outcome not recorded.
     attendance: Mapped[AttendanceCode] = mapped_column(IntEnumType(AttendanceCode))
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
-    intervention: Mapped[Intervention | None] = mapped_column(enum_column(Intervention))
+    #: The code of the intervention delivered (seed_data/interventions.json), checked by the
+    #: contacts service; a code dropped from the file later still reads back as stored.
+    intervention: Mapped[str | None] = mapped_column(String(INTERVENTION_CODE_LENGTH))
     note: Mapped[str] = mapped_column(Text, default="")
     risk_level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel))
     risk_factors: Mapped[str] = mapped_column(Text, default="")

@@ -50,6 +50,9 @@ class Episode(db.Model):  # type: ignore[name-defined]
     discharged_on: Mapped[date | None] = mapped_column(Date)
     discharge_reason: Mapped[DischargeReason | None] = mapped_column(enum_column(DischargeReason))
     discharge_note: Mapped[str] = mapped_column(Text, default="")
+    #: The risk plan written at discharge when risk was open (newer than the last supervision
+    #: review) or a red flag was open: who knows, and what the client will do if it rises.
+    discharge_risk_plan: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -130,6 +133,10 @@ class EpisodeSummary(db.Model):  # type: ignore[name-defined]
     attended_missing_measures: Mapped[int] = mapped_column(Integer, default=0)
     missing_measures_with_reason: Mapped[int] = mapped_column(Integer, default=0)
     attended_with_both_measures: Mapped[int] = mapped_column(Integer, default=0)
+    #: Questionnaires started and left unfinished at attended contacts (no total), and of
+    #: those, how many left the risk item (PHQ-9 item 9) unanswered.
+    incomplete_questionnaires: Mapped[int] = mapped_column(Integer, default=0)
+    unanswered_risk_items: Mapped[int] = mapped_column(Integer, default=0)
     #: Booked contacts (attendance not yet recorded): the earliest, and how many.
     earliest_booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     booked_contacts: Mapped[int] = mapped_column(Integer, default=0)

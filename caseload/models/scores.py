@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseload.db import UTCDateTime, enum_column
@@ -45,6 +45,8 @@ class ContactScore(db.Model):  # type: ignore[name-defined]
     not_collected_reason: Mapped[NotCollectedReason | None] = mapped_column(
         enum_column(NotCollectedReason)
     )
+    #: The worker's own words when the reason is "other".
+    not_collected_note: Mapped[str | None] = mapped_column(Text)
 
     contact: Mapped[Contact] = relationship(back_populates="scores")
 

@@ -15,12 +15,13 @@ from caseload.domain.codes import (
     ContactMode,
     ContactType,
     EntryStatus,
-    Intervention,
     NotCollectedReason,
     RiskLevel,
 )
 from caseload.domain.dates import local_date
-from caseload.domain.measures import every_contact_measures, get_measure
+from caseload.domain.episodes import is_unfinished, risk_item_unanswered
+from caseload.domain.interventions import is_intervention
+from caseload.domain.measures import Measure, every_contact_measures, get_measure
 from caseload.domain.scoring import NOT_APPLICABLE, AnswerValue, Score, risk_answer, score
 from caseload.extensions import db
 from caseload.models import Contact, ContactScore, Episode, User
@@ -45,6 +46,10 @@ class ContactInput:
     ``answers`` maps a measure id to its answers item by item (None for an
     unanswered item); a measure that was not asked is absent. ``difficulty``
     holds the answer to a definition's unscored difficulty question.
+    ``not_collected_reason`` says why nothing was asked at an attended contact;
+    ``incomplete_reasons`` why a questionnaire that was started was left
+    unfinished, by measure id. "Other" comes with the worker's words
+    (``not_collected_note``, ``incomplete_notes``).
     """
 
     occurred_at: datetime
@@ -52,7 +57,8 @@ class ContactInput:
     mode: ContactMode
     attendance: AttendanceCode
     duration_minutes: int | None = None
-    intervention: Intervention | None = None
+    #: An intervention code from seed_data/interventions.json, or None.
+    intervention: str | None = None
     note: str = ""
     answers: Mapping[str, Sequence[AnswerValue]] = field(default_factory=dict)
     difficulty: Mapping[str, int] = field(default_factory=dict)
@@ -60,6 +66,9 @@ class ContactInput:
     risk_level: RiskLevel | None = None
     risk_factors: str = ""
     risk_action: str = ""
+    not_collected_note: str = ""
+    incomplete_reasons: Mapping[str, NotCollectedReason] = field(default_factory=dict)
+    incomplete_notes: Mapping[str, str] = field(default_factory=dict)
 
 
 #: The scored questionnaires of one contact, by measure id (absent where not asked).
@@ -107,6 +116,8 @@ def validate_contact(
         errors["duration_minutes"] = (
             f"Duration must be between 1 and {MAX_DURATION_MINUTES} minutes."
         )
+    if data.intervention is not None and not is_intervention(data.intervention):
+        errors["intervention"] = "Choose the intervention from the list."
     scores = _scores(data, errors)
     required = every_contact_measures()
     names = " and ".join(get_measure(m).short_name for m in required)
@@ -142,9 +153,94 @@ def validate_contact(
         _add(
             errors, "risk_level", "A risk assessment can only be recorded for an attended contact."
         )
+    check_questionnaires(data, scores, errors)
     if errors:
         raise ServiceError(next(iter(errors.values())), field_errors=errors)
     return scores
+
+
+#: The longest note kept with an "other" reason for not collecting or not finishing
+#: questionnaires (the form says the same).
+MAX_REASON_NOTE = 200
+
+
+def check_questionnaires(data: ContactInput, scores: Scores, errors: dict[str, str]) -> None:
+    """The safety rules for questionnaires at an attended contact (issue 8), for any measure.
+
+    - "Other" as the reason nothing was collected needs the worker's words.
+    - A questionnaire started and left unfinished has no total, and saves only with the
+      reason it was not finished (declined, no time, other with words).
+    - When it left the definition's risk item (PHQ-9 item 9) unanswered, saving also
+      needs that item asked, or the reason and a risk assessment. The message is put on
+      the item itself, so the error summary at the top of the form links to it.
+    """
+    if not data.attendance.attended:
+        return
+    if data.not_collected_reason is not None:
+        _check_note(
+            data.not_collected_reason,
+            data.not_collected_note,
+            field="not_collected_note",
+            what="the questionnaires were not collected",
+            errors=errors,
+        )
+    for measure_id, result in sorted(scores.items()):
+        if not is_unfinished(result.answers):
+            continue
+        _check_unfinished(get_measure(measure_id), result, data, errors)
+
+
+def _check_unfinished(
+    measure: Measure, result: Score, data: ContactInput, errors: dict[str, str]
+) -> None:
+    """A started, unfinished questionnaire: its reason, and its risk item."""
+    name = measure.short_name
+    reason = data.incomplete_reasons.get(measure.id)
+    if reason is None:
+        answered = sum(1 for a in result.answers if a is not None)
+        errors[f"{measure.id}_incomplete_reason"] = (
+            f"The {name} has {answered} of {len(result.answers)} items answered, so it "
+            "has no total: answer the rest, or say why it was not finished."
+        )
+    else:
+        _check_note(
+            reason,
+            data.incomplete_notes.get(measure.id, ""),
+            field=f"{measure.id}_incomplete_note",
+            what=f"the {name} was not finished",
+            errors=errors,
+        )
+    if risk_item_unanswered(measure, result.answers) and (
+        reason is None or data.risk_level is None
+    ):
+        item = measure.item(measure.risk_item or 0)
+        instead = (
+            f"say why the {name} was not finished and record a risk assessment"
+            if reason is None
+            else "record a risk assessment below"
+        )
+        errors[f"{measure.id}_{item.number}"] = (
+            f"{name} item {item.number} (\u201c{item.text}\u201d) was not answered. "
+            f"Ask it, or {instead}."
+        )
+
+
+def _check_note(
+    reason: NotCollectedReason, note: str, *, field: str, what: str, errors: dict[str, str]
+) -> None:
+    """The worker's own words: required with "other", and short whatever the reason."""
+    words = note.strip()
+    if reason.needs_note and not words:
+        errors[field] = f"Say in a few words why {what}."
+    elif len(words) > MAX_REASON_NOTE:
+        errors[field] = f"Keep the reason to {MAX_REASON_NOTE} characters or fewer."
+
+
+def _reason_note(reason: NotCollectedReason | None, note: str) -> str | None:
+    """The note kept with a reason: the worker's words for "other", nothing otherwise."""
+    if reason is None or not reason.needs_note:
+        return None
+    return note.strip() or None
 
 
 def _add(errors: dict[str, str], field: str, message: str) -> None:
@@ -177,6 +273,10 @@ def _score_rows(data: ContactInput, scores: Scores) -> list[ContactScore]:
             complete=result.complete,
             risk_answer=risk_answer(get_measure(measure_id), result.answers),
             difficulty=data.difficulty.get(measure_id),
+            not_collected_reason=_unfinished_reason(data, result),
+            not_collected_note=_reason_note(
+                _unfinished_reason(data, result), data.incomplete_notes.get(measure_id, "")
+            ),
         )
         for measure_id, result in sorted(scores.items())
     ]
@@ -189,11 +289,19 @@ def _score_rows(data: ContactInput, scores: Scores) -> list[ContactScore]:
                 total=None,
                 complete=False,
                 not_collected_reason=data.not_collected_reason,
+                not_collected_note=_reason_note(data.not_collected_reason, data.not_collected_note),
             )
             for m in every_contact_measures()
             if m not in scores
         ]
     return rows
+
+
+def _unfinished_reason(data: ContactInput, result: Score) -> NotCollectedReason | None:
+    """Why a questionnaire was left unfinished; a finished one keeps no reason."""
+    if not is_unfinished(result.answers):
+        return None
+    return data.incomplete_reasons.get(result.measure_id)
 
 
 def get_contact_for_change(asker: User, contact_id: int) -> tuple[Contact, Episode]:
@@ -346,7 +454,24 @@ def as_input(contact: Contact) -> ContactInput:
             if s.answers is not None
         },
         difficulty={s.measure_id: s.difficulty for s in contact.scores if s.difficulty is not None},
-        not_collected_reason=contact.not_collected_reason,
+        # A row without answers says why nothing was asked; one with answers, why it was
+        # left unfinished.
+        not_collected_reason=next(
+            (s.not_collected_reason for s in contact.scores if s.answers is None), None
+        ),
+        not_collected_note=next(
+            (s.not_collected_note or "" for s in contact.scores if s.answers is None), ""
+        ),
+        incomplete_reasons={
+            s.measure_id: s.not_collected_reason
+            for s in contact.scores
+            if s.answers is not None and s.not_collected_reason is not None
+        },
+        incomplete_notes={
+            s.measure_id: s.not_collected_note
+            for s in contact.scores
+            if s.answers is not None and s.not_collected_note
+        },
         risk_level=contact.risk_level,
         risk_factors=contact.risk_factors,
         risk_action=contact.risk_action,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from caseload.db import utcnow
 from caseload.domain.codes import (
@@ -18,13 +19,15 @@ from caseload.domain.codes import (
     Severity,
 )
 from caseload.domain.curves import ExpectedCurves
-from caseload.domain.dates import local_date
+from caseload.domain.dates import format_datetime, local_date
 from caseload.domain.episodes import (
     ContactFacts,
     EpisodeSummaryFacts,
     MeasureSeries,
     episode_outcome_from_summary,
     episode_status,
+    is_unfinished,
+    risk_item_unanswered,
     summarise_episode,
 )
 from caseload.domain.flags import (
@@ -35,13 +38,16 @@ from caseload.domain.flags import (
     Flag,
     FlagKind,
     FlagSettings,
+    discharge_risk_flags,
     episode_flags,
     has_open_risk,
     worker_flags,
 )
-from caseload.domain.outcomes import EpisodeOutcome, wait_days
+from caseload.domain.measures import PHQ9, get_measure
+from caseload.domain.outcomes import WAIT_TARGETS, EpisodeOutcome, wait_days, within_wait_target
 from caseload.extensions import db
 from caseload.models import (
+    Client,
     Contact,
     Episode,
     EpisodeMeasureSummary,
@@ -128,6 +134,12 @@ def contact_facts(contact: Contact) -> ContactFacts:
         },
         risk_level=contact.risk_level,
         measures_not_collected=contact.not_collected_reason is not None,
+        incomplete=frozenset(s.measure_id for s in contact.scores if is_unfinished(s.answers)),
+        risk_item_unanswered=frozenset(
+            s.measure_id
+            for s in contact.scores
+            if risk_item_unanswered(get_measure(s.measure_id), s.answers)
+        ),
     )
 
 
@@ -182,7 +194,9 @@ def _store_reporting_columns(
     summary: EpisodeSummary, episode: Episode, facts: EpisodeSummaryFacts
 ) -> None:
     """The columns central reports group and count by, from the pure domain rules."""
-    outcome = episode_outcome_from_summary(facts, ended=not episode.is_open)
+    outcome = episode_outcome_from_summary(
+        facts, ended=not episode.is_open, presenting_problem=episode.presenting_problem
+    )
     summary.is_active = (
         episode_status(discharged=not episode.is_open, treatment_contacts=facts.treatment_contacts)
         is EpisodeStatus.IN_TREATMENT
@@ -247,8 +261,14 @@ def flags_for(
     curves: tuple[ExpectedCurves, ...] = (),
 ) -> tuple[Flag, ...]:
     """Why this episode needs attention today, most severe first (from its summary)."""
+    facts = _episode_facts(episode, today=today)
+    return episode_flags(facts, settings=settings or flag_settings(), curves=curves or None)
+
+
+def _episode_facts(episode: Episode, *, today: date) -> EpisodeFacts:
+    """What the flags look at, from the episode and its summary row."""
     summary = episode.summary
-    facts = EpisodeFacts(
+    return EpisodeFacts(
         summary=summary_facts(summary),
         step=episode.step,
         complexity_factors=episode.complexity_factors,
@@ -257,12 +277,16 @@ def flags_for(
         last_review_on=summary.last_review_on,
         referral_date=episode.referral_date,
     )
-    return episode_flags(facts, settings=settings or flag_settings(), curves=curves or None)
 
 
 def outcome_for(episode: Episode) -> EpisodeOutcome:
-    """The national outcome of the episode so far (final once discharged)."""
-    return episode_outcome_from_summary(summary_facts(episode.summary), ended=not episode.is_open)
+    """The national outcome of the episode so far (final once discharged); the anxiety
+    measure is the ADSM matching the presenting problem when it is paired, else GAD-7."""
+    return episode_outcome_from_summary(
+        summary_facts(episode.summary),
+        ended=not episode.is_open,
+        presenting_problem=episode.presenting_problem,
+    )
 
 
 #: Flags about the supervision process rather than the client: the worker's caseload leaves
@@ -278,11 +302,29 @@ class CaseloadRow:
     flags: tuple[Flag, ...]
     next_booking: datetime | None
     needs_outcome: bool
+    #: Days since the referral, as of the day the caseload was shown (UK dates).
+    days_waited: int = 0
 
     @property
     def urgency(self) -> int:
         """Sort key: red flags first, then amber, info, none."""
         return min((f.severity.rank for f in self.flags), default=len(Severity))
+
+    @property
+    def weeks_waited(self) -> int:
+        """Whole weeks since the referral."""
+        return self.days_waited // 7
+
+    @property
+    def wait_breached(self) -> int | None:
+        """The longest national wait (in weeks: 6 or 18) that first treatment today would
+        miss, or None while both are still within reach."""
+        breached = None
+        for days in (WAIT_TARGETS.first_treatment_short, WAIT_TARGETS.first_treatment_long):
+            referred = self.episode.referral_date
+            if not within_wait_target(referred, referred + timedelta(self.days_waited), days=days):
+                breached = days // 7
+        return breached
 
 
 #: The caseload's tabs over the active cases: (key, label, which rows it keeps).
@@ -294,19 +336,148 @@ CASELOAD_TABS: tuple[tuple[str, str, Callable[[CaseloadRow], bool]], ...] = (
 )
 
 
+def _by_urgency(row: CaseloadRow) -> tuple[Any, ...]:
+    """Red flags first, then amber, info, none; then more DNAs in a row; then the older
+    referral."""
+    return (row.urgency, -(row.episode.summary.consecutive_dnas or 0), row.episode.referral_date)
+
+
+def _by_name(row: CaseloadRow) -> tuple[Any, ...]:
+    return (row.episode.client.name.casefold(), row.episode.client.service_ref)
+
+
+def _by_last_contact(row: CaseloadRow) -> tuple[Any, ...]:
+    """Never seen first, then the longest since the last attended contact."""
+    last = row.episode.summary.last_attended_at
+    return (last is not None, last or datetime.min.replace(tzinfo=UTC), *_by_urgency(row))
+
+
+def _by_latest_phq9(row: CaseloadRow) -> tuple[Any, ...]:
+    """The highest latest PHQ-9 first; cases without one last."""
+    latest = row.episode.summary.latest(PHQ9)
+    return (latest is None, -(latest or 0), *_by_urgency(row))
+
+
+#: How the caseload can be sorted: key -> (label, sort key). The first is the default.
+CASELOAD_SORTS: dict[str, tuple[str, Callable[[CaseloadRow], tuple[Any, ...]]]] = {
+    "urgency": ("Most urgent first", _by_urgency),
+    "name": ("Name, A to Z", _by_name),
+    "last_contact": ("Last contact, longest ago first", _by_last_contact),
+    "phq9": ("Latest PHQ-9, highest first", _by_latest_phq9),
+}
+#: Rows per page: a page stays readable, and a caseload at the cap (45) fits on two.
+CASELOAD_PAGE_SIZE = 25
+#: Longer searches are cut to this many characters (no name or reference is longer).
+MAX_SEARCH_LENGTH = 120
+
+
+def _whole_number(raw: str | None) -> int:
+    """A page number from a request: a plain positive number, else the first page."""
+    text = (raw or "").strip()
+    if text.isascii() and text.isdigit() and len(text) <= 6:
+        return max(int(text), 1)
+    return 1
+
+
+@dataclass(frozen=True)
+class CaseloadView:
+    """Which part of the caseload to show: a tab of the active cases, a search, a sort
+    order, the page of the active cases and the page of the waiting list."""
+
+    tab: str = "all"
+    search: str = ""
+    sort: str = "urgency"
+    page: int = 1
+    waiting_page: int = 1
+
+    @classmethod
+    def from_query(cls, args: Mapping[str, str]) -> CaseloadView:
+        """Read from a request's query string; anything unknown falls back to the default."""
+        tab = args.get("show", "")
+        sort = args.get("sort", "")
+        return cls(
+            tab=tab if tab in {key for key, _label, _rule in CASELOAD_TABS} else "all",
+            search=" ".join(args.get("q", "").split())[:MAX_SEARCH_LENGTH],
+            sort=sort if sort in CASELOAD_SORTS else "urgency",
+            page=_whole_number(args.get("page")),
+            waiting_page=_whole_number(args.get("wpage")),
+        )
+
+    def query(self, **changes: Any) -> dict[str, Any]:
+        """The query-string arguments for a link to this view with some changes (``show``,
+        ``q``, ``sort``, ``page``, ``wpage``), leaving out defaults so links stay short."""
+        values: dict[str, Any] = {
+            "show": self.tab,
+            "q": self.search,
+            "sort": self.sort,
+            "page": self.page,
+            "wpage": self.waiting_page,
+        }
+        values |= changes
+        defaults = {"show": "all", "q": "", "sort": "urgency", "page": 1, "wpage": 1}
+        return {k: v for k, v in values.items() if v != defaults[k]}
+
+
+@dataclass(frozen=True)
+class CaseloadPage:
+    """One page of a tab's rows."""
+
+    rows: list[CaseloadRow]
+    number: int
+    pages: int
+    total: int
+    size: int = CASELOAD_PAGE_SIZE
+
+    @property
+    def first(self) -> int:
+        """The position of the first row shown (0 when none)."""
+        return (self.number - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        """The position of the last row shown."""
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+    def numbers(self) -> list[int | None]:
+        """The page links to offer: the first, the last, and the current page with its
+        neighbours; None marks a gap."""
+        wanted = {1, self.pages, self.number - 1, self.number, self.number + 1}
+        shown = sorted(n for n in wanted if 1 <= n <= self.pages)
+        numbers: list[int | None] = []
+        for n in shown:
+            if numbers and n - (numbers[-1] or 0) > 1:
+                numbers.append(None)
+            numbers.append(n)
+        return numbers
+
+
+def paginate(rows: list[CaseloadRow], page: int, size: int = CASELOAD_PAGE_SIZE) -> CaseloadPage:
+    """The rows of one page; a page past the end shows the last page."""
+    pages = max(1, -(-len(rows) // size))
+    number = min(max(page, 1), pages)
+    start = (number - 1) * size
+    return CaseloadPage(rows[start : start + size], number, pages, len(rows), size)
+
+
 @dataclass(frozen=True)
 class Caseload:
-    """A worker's open episodes, split into the active caseload and the waiting list."""
+    """A worker's open episodes, split into the active caseload and the waiting list.
+
+    ``active`` and ``waiting`` hold the cases matching the search, in the chosen
+    order; the counts and the worker's flags are about the whole caseload, whatever
+    the search; ``shown`` is the page of the chosen tab of active cases, and
+    ``shown_waiting`` the page of the waiting list, that the page lists.
+    """
 
     active: list[CaseloadRow]
     waiting: list[CaseloadRow]
     cap: int
     worker_flags: tuple[Flag, ...]
-
-    @property
-    def active_count(self) -> int:
-        """How many cases are in treatment."""
-        return len(self.active)
+    active_count: int
+    waiting_count: int
+    view: CaseloadView
+    shown: CaseloadPage
+    shown_waiting: CaseloadPage
 
     def tab(self, key: str) -> list[CaseloadRow]:
         """The active cases one tab keeps ("all" for an unknown key)."""
@@ -314,6 +485,26 @@ class Caseload:
             (rule for name, _label, rule in CASELOAD_TABS if name == key), CASELOAD_TABS[0][2]
         )
         return [row for row in self.active if keep(row)]
+
+    def tab_counts(self) -> list[tuple[str, str, int]]:
+        """Each tab's key, label and how many active cases (matching the search) it holds."""
+        return [(key, label, len(self.tab(key))) for key, label, _rule in CASELOAD_TABS]
+
+
+def _search_clause(search: str) -> ColumnElement[bool]:
+    """Clients whose name or service reference contains the words searched for, in any
+    case (each word must appear; ``%`` and ``_`` are matched literally)."""
+    words = search.split()
+    return and_(
+        true(),
+        *(
+            or_(
+                func.lower(Client.name).contains(word.lower(), autoescape=True),
+                func.lower(Client.service_ref).contains(word.lower(), autoescape=True),
+            )
+            for word in words
+        ),
+    )
 
 
 def worker_caseload(
@@ -323,16 +514,21 @@ def worker_caseload(
     today: date,
     now: datetime | None = None,
     settings: FlagSettings | None = None,
+    view: CaseloadView | None = None,
 ) -> Caseload:
     """The worker's open episodes with flags and bookings, in a fixed number of queries.
 
-    Only what the asker may see: the worker themselves, or their supervisor.
+    Only what the asker may see: the worker themselves, or their supervisor. The
+    search filters the episodes in the query; the order and the page are applied to
+    the matching rows (urgency comes from the flags, worked out here). The audit
+    event names the clients on the page shown.
     """
     if not can_view_worker(asker, worker):
         record_event_now("access.denied", actor=asker, object_type="user", object_id=worker.id)
         raise NotVisible(worker.id)
     now = now or utcnow()
     settings = settings or flag_settings()
+    view = view or CaseloadView()
     open_cases = (
         Episode.worker_id == worker.id,
         Episode.discharged_on.is_(None),
@@ -341,12 +537,13 @@ def worker_caseload(
     episodes = list(
         db.session.scalars(
             select(Episode)
+            .join(Client, Client.id == Episode.client_id)
             .options(
-                joinedload(Episode.client),
+                contains_eager(Episode.client),
                 joinedload(Episode.summary).selectinload(EpisodeSummary.measures),
                 selectinload(Episode.complexity),
             )
-            .where(*open_cases)
+            .where(*open_cases, _search_clause(view.search))
         )
     )
     next_bookings = dict(
@@ -362,6 +559,26 @@ def worker_caseload(
             .group_by(Contact.episode_id)
         ).all()
     )
+    # The whole caseload's counts, whatever the search: the summary's is_active and
+    # risk_open columns are the in-treatment status and the risk flag's rule.
+    active_count, waiting_count, risk_cases = db.session.execute(
+        select(
+            func.coalesce(func.sum(case((EpisodeSummary.is_active.is_(True), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((EpisodeSummary.is_active.is_(True), 0), else_=1)), 0),
+            func.coalesce(
+                func.sum(
+                    case(
+                        (and_(EpisodeSummary.is_active.is_(True), EpisodeSummary.risk_open), 1),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+        )
+        .select_from(Episode)
+        .outerjoin(EpisodeSummary, EpisodeSummary.episode_id == Episode.id)
+        .where(*open_cases)
+    ).one()
     curves = cached_curves()
     rows = [
         CaseloadRow(
@@ -374,35 +591,39 @@ def worker_caseload(
             next_booking=next_bookings.get(e.id),
             needs_outcome=e.summary.earliest_booked_at is not None
             and e.summary.earliest_booked_at < now,
+            days_waited=max((today - e.referral_date).days, 0),
         )
         for e in episodes
     ]
-    rows.sort(
-        key=lambda r: (
-            r.urgency,
-            -(r.episode.summary.consecutive_dnas or 0),
-            r.episode.referral_date,
-        )
-    )
+    rows.sort(key=lambda r: r.episode.id)  # a stable last tie-break
+    rows.sort(key=CASELOAD_SORTS[view.sort][1])
     active = [r for r in rows if r.episode.status is EpisodeStatus.IN_TREATMENT]
     waiting = [r for r in rows if r.episode.status is EpisodeStatus.WAITING]
-    risk_cases = sum(1 for r in active if any(f.kind is FlagKind.RISK for f in r.flags))
+    caseload = Caseload(
+        active=active,
+        waiting=waiting,
+        cap=settings.caseload_cap,
+        worker_flags=worker_flags(
+            active_caseload=active_count, risk_cases=risk_cases, settings=settings
+        ),
+        active_count=active_count,
+        waiting_count=waiting_count,
+        view=view,
+        shown=CaseloadPage([], 1, 1, 0),
+        shown_waiting=paginate(waiting, view.waiting_page),
+    )
+    caseload = replace(caseload, shown=paginate(caseload.tab(view.tab), view.page))
+    listed = caseload.shown.rows + caseload.shown_waiting.rows
     record_event(
         "caseload.view",
         actor=asker,
         object_type="user",
         object_id=worker.id,
-        client_ids=[r.episode.client_id for r in rows],
-        detail={"episodes": len(rows)},
+        client_ids=[r.episode.client_id for r in listed],
+        detail={"episodes": len(listed), "tab": view.tab}
+        | ({"search": view.search} if view.search else {}),
     )
-    return Caseload(
-        active=active,
-        waiting=waiting,
-        cap=settings.caseload_cap,
-        worker_flags=worker_flags(
-            active_caseload=len(active), risk_cases=risk_cases, settings=settings
-        ),
-    )
+    return caseload
 
 
 def active_caseload_count(worker: User) -> int:
@@ -421,6 +642,47 @@ def active_caseload_count(worker: User) -> int:
     )
 
 
+def booked_contacts(episode: Episode) -> list[Contact]:
+    """The episode's bookings still waiting for an outcome, oldest first (they block
+    discharge until each has its outcome recorded or is marked entered in error)."""
+    return list(
+        db.session.scalars(
+            select(Contact)
+            .where(
+                Contact.episode_id == episode.id,
+                Contact.attendance == AttendanceCode.BOOKED,
+                Contact.status == EntryStatus.CURRENT,
+            )
+            .order_by(Contact.occurred_at, Contact.id)
+        )
+    )
+
+
+def discharge_risk(episode: Episode, *, today: date) -> tuple[Flag, ...]:
+    """The open risk and red flags a discharge of this episode must acknowledge with a
+    confirmation and a risk plan; empty when there are none (domain.flags.discharge_risk_flags)."""
+    facts = _episode_facts(episode, today=today)
+    flags = episode_flags(facts, settings=flag_settings(), curves=cached_curves() or None)
+    return discharge_risk_flags(facts, flags)
+
+
+def _booking_problem(bookings: list[Contact]) -> str:
+    """The refusal naming each booking that blocks discharge."""
+    named = "; ".join(
+        f"{c.contact_type.label.lower()}, {c.mode.label.lower()}, {format_datetime(c.occurred_at)}"
+        for c in bookings
+    )
+    if len(bookings) == 1:
+        return (
+            f"The booked contact ({named}) has no outcome yet: record what happened, or mark "
+            "it as entered in error, before discharging."
+        )
+    return (
+        f"{len(bookings)} booked contacts have no outcome yet ({named}): record what "
+        "happened at each, or mark it as entered in error, before discharging."
+    )
+
+
 def discharge(
     actor: User,
     episode: Episode,
@@ -430,8 +692,15 @@ def discharge(
     note: str,
     today: date,
     expected_version: int | None = None,
+    risk_confirmed: bool = False,
+    risk_plan: str = "",
 ) -> EpisodeOutcome:
-    """Close an episode with a reason; returns its final outcome."""
+    """Close an episode with a reason; returns its final outcome.
+
+    Refused while a booking has no outcome (each is named), and, when risk is open or a
+    red flag is (``discharge_risk``), until the worker confirms it and writes a risk plan,
+    which is kept on the episode.
+    """
     check_version(episode, expected_version)
     if not episode.is_open:
         raise ServiceError("This episode is already discharged.")
@@ -443,15 +712,19 @@ def discharge(
     last = episode.summary.last_attended_at if episode.summary else None
     if last is not None and "discharged_on" not in errors and discharged_on < local_date(last):
         errors["discharged_on"] = "The discharge date cannot be before the last attended contact."
-    if episode.summary and episode.summary.booked_contacts:
-        errors["reason"] = (
-            "Record the outcome of, or cancel, the booked contacts before discharging."
-        )
+    bookings = booked_contacts(episode)
+    if bookings:
+        errors["booked_contacts"] = _booking_problem(bookings)
+    open_risk = discharge_risk(episode, today=today)
+    plan = risk_plan.strip() if open_risk else ""
+    if open_risk:
+        errors |= _risk_plan_problems(confirmed=risk_confirmed, plan=plan)
     if errors:
         raise ServiceError(next(iter(errors.values())), field_errors=errors)
     episode.discharged_on = discharged_on
     episode.discharge_reason = reason
     episode.discharge_note = note.strip()
+    episode.discharge_risk_plan = plan
     refresh_summary(episode)
     outcome = outcome_for(episode)
     record_event(
@@ -460,6 +733,27 @@ def discharge(
         object_type="episode",
         object_id=episode.id,
         client_id=episode.client_id,
-        detail={"reason": reason.value},
+        detail={"reason": reason.value, "open_risk": bool(open_risk)},
     )
     return outcome
+
+
+#: The longest risk plan kept at discharge (the form says the same).
+MAX_RISK_PLAN = 4000
+
+
+def _risk_plan_problems(*, confirmed: bool, plan: str) -> dict[str, str]:
+    """What a discharge with open risk still needs: the confirmation and the plan."""
+    problems = {}
+    if not confirmed:
+        problems["risk_confirmed"] = (
+            "Confirm that you have checked the open risk above before discharging."
+        )
+    if not plan:
+        problems["risk_plan"] = (
+            "Write the risk plan: who has been told about the risk, and what the client "
+            "will do if it rises after discharge."
+        )
+    elif len(plan) > MAX_RISK_PLAN:
+        problems["risk_plan"] = f"The risk plan must be {MAX_RISK_PLAN} characters or fewer."
+    return problems

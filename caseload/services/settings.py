@@ -30,6 +30,14 @@ class ServiceSettings:
     working_day_end: time = time(18, 0)
     #: How far ahead a booking may be made, in days.
     booking_horizon_days: int = 365
+    #: The organisation that runs the service and decides how its records are used
+    #: (the data controller), named on the privacy notice. Empty until the service says.
+    organisation_name: str = ""
+    #: How to reach the service, or its data protection officer, about personal data
+    #: (privacy notice). Empty until the service says.
+    privacy_contact: str = ""
+    #: How to report an accessibility problem (accessibility statement).
+    accessibility_contact: str = ""
 
 
 def _time(value: object, default: time) -> time:
@@ -51,4 +59,7 @@ def service_settings() -> ServiceSettings:
         working_day_start=_time(config.get("WORKING_DAY_START"), defaults.working_day_start),
         working_day_end=_time(config.get("WORKING_DAY_END"), defaults.working_day_end),
         booking_horizon_days=int(config.get("BOOKING_HORIZON_DAYS", defaults.booking_horizon_days)),
+        organisation_name=str(config.get("ORGANISATION_NAME") or ""),
+        privacy_contact=str(config.get("PRIVACY_CONTACT") or ""),
+        accessibility_contact=str(config.get("ACCESSIBILITY_CONTACT") or ""),
     )

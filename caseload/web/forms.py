@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import request
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import Form, SelectMultipleField
+from wtforms import DateField, Form, SelectFieldBase, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
+from wtforms.validators import StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from caseload.extensions import db
@@ -43,6 +46,203 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+#: English month names and their three-letter forms, which the NHS.UK date input accepts.
+MONTH_NAMES = {
+    name: number
+    for number, full in enumerate(
+        (
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ),
+        start=1,
+    )
+    for name in (full, full[:3])
+} | {"sept": 9}
+
+
+@dataclass(frozen=True)
+class DatePart:
+    """One box of a date input, as the ``date_input`` macro renders it."""
+
+    key: str
+    name: str
+    id: str
+    label: str
+    value: str
+    width: int
+    error: bool
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """What three typed boxes mean: a date, or the problem and the boxes to highlight."""
+
+    value: date | None
+    problem: str | None = None
+    parts_in_error: frozenset[str] = frozenset()
+
+
+DATE_PARTS = ("day", "month", "year")
+
+
+#: Stands for a posted value that is not text at all (a file part): never a number.
+NOT_TEXT = "\ufffd"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else NOT_TEXT
+
+
+def _number(text: str, key: str) -> int | None:
+    """A box's number: ASCII digits (a month may also be a name), else None."""
+    if text.isascii() and text.isdigit():
+        return int(text)
+    if key == "month":
+        return MONTH_NAMES.get(text.casefold())
+    return None
+
+
+def read_date_parts(typed: dict[str, str], *, subject: str, required: bool) -> DateReading:
+    """Read day, month and year boxes with the NHS.UK date input's messages, in its order
+    of precedence: nothing entered, then a part missing, then a part that cannot be right."""
+    texts = {key: typed.get(key, "").strip() for key in DATE_PARTS}
+    missing = [key for key in DATE_PARTS if not texts[key]]
+    if len(missing) == len(DATE_PARTS):
+        if required:
+            return DateReading(None, f"Enter {subject}", frozenset(DATE_PARTS))
+        return DateReading(None)
+    subject_ = subject[:1].upper() + subject[1:]
+    if missing:
+        return DateReading(
+            None, f"{subject_} must include a {' and '.join(missing)}", frozenset(missing)
+        )
+    real = f"{subject_} must be a real date"
+    numbers = {key: _number(texts[key], key) for key in DATE_PARTS}
+    wrong = frozenset(key for key, number in numbers.items() if number is None)
+    if wrong:
+        return DateReading(None, real, wrong)
+    if len(texts["year"]) != 4:
+        return DateReading(None, "Year must include 4 numbers", frozenset({"year"}))
+    day, month, year = (numbers[key] or 0 for key in DATE_PARTS)
+    if not 1 <= month <= 12:
+        return DateReading(None, real, frozenset({"month"}))
+    if not 1 <= day <= 31:
+        return DateReading(None, real, frozenset({"day"}))
+    try:
+        return DateReading(date(year, month, day))
+    except ValueError:  # 31 April, 29 February in a common year, year 0
+        return DateReading(None, real, frozenset(DATE_PARTS))
+
+
+class NhsDateField(DateField):
+    """A date typed as day, month and year boxes: the NHS.UK date input.
+
+    The boxes are posted as ``<name>-day``, ``<name>-month`` and ``<name>-year``;
+    ``data`` is a ``date`` or None, as with ``DateField``, so a form switches by changing
+    the field's class and rendering it with the ``date_input`` macro, and services keep
+    the field's name for their messages. A single ISO value under the field's own name
+    (``2026-03-02``) is read too, for scripts and tests that post one value.
+
+    Messages follow the NHS.UK pattern, from ``subject`` (the label in lower case unless
+    given): "Enter date of birth", "Date of birth must include a month", "Date of birth
+    must be a real date", "Year must include 4 numbers". ``required=False`` lets all three
+    boxes be left empty (``data`` None).
+    """
+
+    #: A ``date`` once the form has validated (None for an optional date left empty).
+    data: Any
+
+    def __init__(
+        self,
+        label: str | None = None,
+        validators: Any = None,
+        *,
+        subject: str | None = None,
+        required: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(label, validators, **kwargs)
+        text = self.label.text
+        self.subject = subject or (text[:1].lower() + text[1:])
+        self.required = required
+        self.typed: dict[str, str] | None = None
+        self.reading = DateReading(None)
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        """Take the default or the object's value, then the posted boxes, if any."""
+        super().process(None, data, extra_filters)
+        if formdata is None:
+            return
+        names = {key: f"{self.name}-{key}" for key in DATE_PARTS}
+        if any(name in formdata for name in names.values()):
+            self.typed = {key: _text(formdata.get(names[key], "")) for key in DATE_PARTS}
+            self.raw_data = [self.typed[key] for key in DATE_PARTS]
+            self.reading = read_date_parts(self.typed, subject=self.subject, required=self.required)
+        else:
+            self.raw_data = formdata.getlist(self.name) if self.name in formdata else []
+            self.reading = self._read_iso(_text(self.raw_data[0]) if self.raw_data else "")
+        self.data = self.reading.value
+
+    def _read_iso(self, text: str) -> DateReading:
+        """One value, ``YYYY-MM-DD``, as a script or a test posts it."""
+        year, _, rest = text.strip().partition("-")
+        month, _, day = rest.partition("-")
+        if year and not rest:
+            month = day = NOT_TEXT  # one value that is not a date at all
+        return read_date_parts(
+            {"day": day, "month": month, "year": year},
+            subject=self.subject,
+            required=self.required,
+        )
+
+    def pre_validate(self, form: Form) -> None:
+        """Stop at the first problem with the typed date, with its message."""
+        if self.reading.problem:
+            raise StopValidation(self.reading.problem)
+        if self.data is None:
+            raise StopValidation()  # an optional date left empty
+
+    @property
+    def error_target(self) -> str:
+        """The id the error summary links to: the first box in error, else the day."""
+        wrong = self.reading.parts_in_error
+        first = next((key for key in DATE_PARTS if key in wrong), "day")
+        return f"{self.id}-{first}"
+
+    def date_parts(self) -> list[DatePart]:
+        """The three boxes: what was typed, or the field's date, and which are in error."""
+        if self.typed is not None:
+            values = dict(self.typed)
+        elif isinstance(self.data, date):
+            values = {"day": str(self.data.day), "month": str(self.data.month)}
+            values["year"] = str(self.data.year)
+        else:
+            values = dict.fromkeys(DATE_PARTS, "")
+        highlight = self.reading.parts_in_error if self.errors else frozenset()
+        return [
+            DatePart(
+                key=key,
+                name=f"{self.name}-{key}",
+                id=f"{self.id}-{key}",
+                label=key.capitalize(),
+                value=values[key],
+                width=4 if key == "year" else 2,
+                error=key in highlight,
+            )
+            for key in DATE_PARTS
+        ]
+
+
 def apply_service_errors(form: Form, error: ServiceError) -> list[str]:
     """Attach a service's field errors to the form; return the messages with no field."""
     unplaced: list[str] = []
@@ -65,6 +265,41 @@ def expected_version(raw: str | None) -> int:
     raise Conflict(raw)
 
 
+#: Shown when a posted value is not one of a field's options (no browser sends one).
+INVALID_CHOICE_MESSAGE = "Choose one of the options."
+
+
+def _blank(value: object) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def settle_choices(form: Form) -> bool:
+    """Hold every choice field of a validated form to its options; False if one is not.
+
+    WTForms' ``Optional`` clears a choice field's "not a valid choice" error when
+    the posted value is blank, so whitespace would reach the services as a value.
+    Here a blank choice is taken as no choice (``""`` where that is an option,
+    otherwise None; blank entries of a multiple choice are dropped), and any other
+    value outside the options is an error on its field.
+    """
+    settled = True
+    for field in form:
+        if not isinstance(field, SelectFieldBase) or not getattr(field, "validate_choice", True):
+            continue
+        offered = {field.coerce(choice.value) for choice in field.iter_choices()}
+        if isinstance(field, SelectMultipleField):
+            field.data = [value for value in field.data or [] if not _blank(value)]
+            wrong = any(value not in offered for value in field.data)
+        else:
+            if _blank(field.data):
+                field.data = "" if "" in offered else None
+            wrong = field.data is not None and field.data not in offered
+        if wrong:
+            field.errors = [*field.errors, INVALID_CHOICE_MESSAGE]
+            settled = False
+    return settled
+
+
 @dataclass(frozen=True)
 class Submission:
     """What happened to a submitted form: saved (with the service's result), or the
@@ -79,12 +314,13 @@ class Submission:
 def submit(form: FlaskForm, save: Callable[[], Any]) -> Submission:
     """Validate a form and, when valid, run one service call in a savepoint.
 
-    A refused rule puts its messages on the form (400); someone else's newer save,
-    or a clash with a row saved at the same moment, is a conflict (409). Either way
-    nothing of the save is kept, but the request's earlier audit events are: the
+    A choice outside its field's options is refused like any invalid field
+    (``settle_choices``). A refused rule puts its messages on the form (400); someone
+    else's newer save, or a clash with a row saved at the same moment, is a conflict
+    (409). Either way nothing of the save is kept, but the request's earlier audit events are: the
     savepoint undoes only the save, and the request commits once at its end.
     """
-    if not form.validate_on_submit():
+    if not (form.validate_on_submit() and settle_choices(form)):
         return Submission(saved=False, status=400 if request.method == "POST" else 200)
     try:
         with db.session.begin_nested():

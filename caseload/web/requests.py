@@ -3,6 +3,7 @@ template helpers."""
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -11,15 +12,18 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import inspect
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
 from caseload.db import configure_engine
 from caseload.domain.codes import Role
 from caseload.domain.dates import format_date, format_datetime, local_date
+from caseload.domain.registration import format_nhs_number
 from caseload.extensions import db, login_manager
 from caseload.policy import policy_of
 from caseload.services.audit import record_event_now
 from caseload.services.auth import load_session_user
+from caseload.services.settings import service_settings
 from caseload.services.users import count_demo_users
 from caseload.web import transactions
 
@@ -68,11 +72,14 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter
     app.before_request(_assign_request_id)
     app.before_request(_refuse_nul_bytes)
+    app.before_request(_refuse_file_parts)
+    app.before_request(_read_digits_as_ascii)
     app.before_request(_enforce_policy)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     app.add_template_filter(format_local_date, "local_date")
     app.add_template_filter(format_local_datetime, "local_datetime")
+    app.add_template_filter(format_nhs_number_or_blank, "nhs_number")
 
 
 def _assign_request_id() -> None:
@@ -96,6 +103,43 @@ def _refuse_nul_bytes() -> None:
     for field in (request.args, request.form):
         if any("\x00" in key + value for key, value in field.items(multi=True)):
             abort(400)
+
+
+def ascii_number(value: str) -> str:
+    """A value written only in digits (and spaces) with its digits as ASCII.
+
+    Digits from any script (Arabic-Indic, full-width ...) mean the same number, but
+    Python's ``int`` and ``str.isdigit`` accept them while comparisons, regular
+    expressions with ``[0-9]`` and the database do not. Any other value is unchanged.
+    """
+    if value.isascii() or not any(c.isdecimal() for c in value):
+        return value
+    if not all(c.isdecimal() or c.isspace() for c in value):
+        return value
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in value)
+
+
+def _read_digits_as_ascii() -> None:
+    """Every posted value written only in digits reaches the forms in ASCII digits
+    (a security code, a duration or an NHS number typed on a non-Latin keyboard)."""
+    if not request.form:
+        return
+    posted = list(request.form.items(multi=True))
+    read = [(key, ascii_number(value)) for key, value in posted]
+    if read != posted:
+        request.form = ImmutableMultiDict(read)
+
+
+#: Endpoints whose forms take a file upload; every other form's fields are text.
+UPLOAD_ENDPOINTS: frozenset[str] = frozenset()
+
+
+def _refuse_file_parts() -> None:
+    """A browser sends a file part only for a file input, and no form of ours has one
+    (outside UPLOAD_ENDPOINTS): a text field sent as a file would reach the form as a
+    file object, so the request is refused (400) before any form reads it."""
+    if request.files and request.endpoint not in UPLOAD_ENDPOINTS:
+        abort(400)
 
 
 def _enforce_policy() -> Any:
@@ -132,7 +176,7 @@ def _security_headers(response: Any) -> Any:
 
 def _template_globals() -> dict[str, Any]:
     return {
-        "service_name": current_app.config["SERVICE_NAME"],
+        "service_name": service_settings().service_name,
         "navigation_items": navigation_items,
     }
 
@@ -141,10 +185,13 @@ def _template_globals() -> dict[str, Any]:
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.WORKER: [
         ("cases.caseload", "My caseload"),
+        ("diary.index", "My diary"),
         ("cases.register_client", "Register a client"),
+        ("clients.search", "Find a client"),
+        ("clients.discharged", "Discharged clients"),
         ("notes.index", "Reflective notes"),
     ],
-    Role.SUPERVISOR: [("main.home", "Home")],
+    Role.SUPERVISOR: [("main.home", "Home"), ("clients.search", "Find a client")],
     Role.LEAD: [("main.home", "Home")],
     Role.ADMIN: [("main.home", "Home")],
 }
@@ -164,14 +211,27 @@ def navigation_items() -> list[dict[str, Any]]:
 
 
 def safe_next(target: str | None) -> str | None:
-    """A same-site relative path to return to after sign-in, or None when unsafe."""
+    """A same-site relative path to return to after sign-in, or None when unsafe.
+
+    Only a path on this site: one leading "/", no scheme or host, no backslash or
+    control character, and nothing Unicode compatibility normalisation (NFKC, which
+    URL parsers apply to host names) would change: a full-width solidus would read
+    as "//" (another site) once normalised, and makes ``urlsplit`` raise.
+    """
     if not target:
         return None
     target = target.strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if unicodedata.normalize("NFKC", target) != target:
         return None
-    if "\\" in target or any(ord(c) < 32 for c in target):
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc:
         return None
     if target.endswith("?"):
         target = target[:-1]
@@ -205,3 +265,8 @@ def format_local_date(value: date | datetime | None) -> str:
 def format_local_datetime(value: datetime | None) -> str:
     """A moment in UK time: 3 Nov 2026, 14:30."""
     return "" if value is None else format_datetime(value)
+
+
+def format_nhs_number_or_blank(value: str | None) -> str:
+    """An NHS number spaced 3-3-4 for reading: 943 476 5919 (nothing for None)."""
+    return "" if value is None else format_nhs_number(value)

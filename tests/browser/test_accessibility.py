@@ -78,6 +78,10 @@ def test_worker_pages_have_no_wcag_violations(app: Flask, live_server: str, page
     assert page.locator(".nhsuk-error-summary").is_visible()
     found["contact form with errors"] = violations(page)
     assert found == {name: [] for name in found}
+    assert page.console_errors == [
+        "Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"
+    ]  # the refused form itself; any other error fails the test (tests/browser/conftest.py)
+    page.console_errors.clear()
 
 
 def test_sign_in_pages_have_no_wcag_violations(live_server: str, page: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from caseload.domain.codes import PRESENTING_PROBLEMS
 from caseload.domain.measures import (
     DEFAULT_DIRECTORY,
     GAD7,
@@ -22,14 +23,18 @@ from caseload.domain.measures import (
     measure_from_dict,
 )
 from caseload.domain.outcomes import OUTCOME_THRESHOLDS, OutcomeThresholds
+from caseload.domain.scoring import score
 
 FREQUENCY = ["Not at all", "Several days", "More than half the days", "Nearly every day"]
 
 
+SHIPPED = [GAD7, "pcl5", "phobia_agoraphobia", "phobia_social", "phobia_specific", PHQ9, WSAS]
+
+
 def test_shipped_measures_load() -> None:
     measures = load_measures()
-    assert set(measures) == {PHQ9, GAD7, WSAS}
-    assert [m.id for m in all_measures()] == [GAD7, PHQ9, WSAS]
+    assert set(measures) == set(SHIPPED)
+    assert [m.id for m in all_measures()] == SHIPPED
 
 
 def test_get_measure_unknown_raises() -> None:
@@ -135,10 +140,15 @@ def test_shipped_definitions_state_the_new_keys() -> None:
 
 def test_every_contact_measures_are_phq9_and_gad7() -> None:
     assert every_contact_measures() == ("phq9", "gad7")
+    ptsd = contact_form_measures(presenting_problem="Post-traumatic stress disorder")
+    assert tuple(m.id for m in ptsd if m.every_contact) == ("phq9", "gad7")
+
+
+FOR_EVERYONE = ["phq9", "gad7", "wsas", "phobia_social", "phobia_agoraphobia", "phobia_specific"]
 
 
 def test_contact_form_measures_in_form_order() -> None:
-    assert [m.id for m in contact_form_measures()] == ["phq9", "gad7", "wsas"]
+    assert [m.id for m in contact_form_measures()] == FOR_EVERYONE
 
 
 @pytest.mark.parametrize(
@@ -366,3 +376,155 @@ def test_duplicate_ids_raise(tmp_path: Path) -> None:
 def test_empty_directory_raises(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no measure definitions"):
         load_measures(tmp_path)
+
+
+# Anxiety disorder specific measures and the IAPT phobia scales -----------------------------
+
+PTSD = "Post-traumatic stress disorder"
+
+#: Each shipped definition against its published form: items, answer range per item, total.
+PUBLISHED = {
+    PHQ9: (9, 0, 3, 0, 27),
+    GAD7: (7, 0, 3, 0, 21),
+    WSAS: (5, 0, 8, 0, 40),
+    "pcl5": (20, 0, 4, 0, 80),
+    "phobia_social": (1, 0, 8, 0, 8),
+    "phobia_agoraphobia": (1, 0, 8, 0, 8),
+    "phobia_specific": (1, 0, 8, 0, 8),
+}
+
+
+@pytest.mark.parametrize("measure_id", sorted(PUBLISHED))
+def test_each_shipped_definition_matches_its_published_range(measure_id: str) -> None:
+    measure = get_measure(measure_id)
+    items, low, high, total_min, total_max = PUBLISHED[measure_id]
+    assert len(measure.items) == items
+    assert {(i.min, i.max) for i in measure.items} == {(low, high)}
+    assert (measure.total_min, measure.total_max) == (total_min, total_max)
+    assert [o.value for o in measure.options] == list(range(low, high + 1))
+    assert measure.bands_source
+    assert measure.thresholds_source
+    assert measure.attribution
+
+
+def test_every_shipped_file_is_a_loaded_measure() -> None:
+    files = sorted(p.stem for p in DEFAULT_DIRECTORY.glob("*.json"))
+    assert files == sorted(PUBLISHED)
+
+
+def test_pcl5_definition() -> None:
+    pcl5 = get_measure("pcl5")
+    assert pcl5.short_name == "PCL-5"
+    assert [o.label for o in pcl5.options] == [
+        "Not at all",
+        "A little bit",
+        "Moderately",
+        "Quite a bit",
+        "Extremely",
+    ]
+    assert pcl5.stem.startswith(
+        "Below is a list of problems that people sometimes have in response to a very "
+        "stressful experience."
+    )
+    assert pcl5.items[0].text == (
+        "Repeated, disturbing, and unwanted memories of the stressful experience?"
+    )
+    assert pcl5.items[16].text == "Being \u201csuperalert\u201d or watchful or on guard?"
+    assert pcl5.items[19].text == "Trouble falling or staying asleep?"
+    assert (pcl5.caseness_cutoff, pcl5.reliable_change) == (32, 10)
+    assert pcl5.presenting_problems == (PTSD,)
+    assert pcl5.is_adsm
+    assert not pcl5.every_contact
+    assert pcl5.bands == ()
+    assert pcl5.risk_item is None
+    assert "public domain" in pcl5.attribution
+
+
+@pytest.mark.parametrize(
+    ("measure_id", "starts"),
+    [
+        ("phobia_social", "Social situations due to a fear of being embarrassed"),
+        ("phobia_agoraphobia", "Certain situations because of a fear of having a panic attack"),
+        ("phobia_specific", "Certain situations because of a fear of particular objects"),
+    ],
+)
+def test_iapt_phobia_scales(measure_id: str, starts: str) -> None:
+    scale = get_measure(measure_id)
+    assert scale.items[0].text.startswith(starts)
+    assert scale.stem.startswith("Choose a number from the scale below")
+    assert {o.value: o.label for o in scale.options if o.value % 2 == 0} == {
+        0: "Would not avoid it",
+        2: "Slightly avoid it",
+        4: "Definitely avoid it",
+        6: "Markedly avoid it",
+        8: "Always avoid it",
+    }
+    # Asked of everyone, as in the IAPT minimum data set; no published cut-off or bands.
+    assert not scale.is_adsm
+    assert (scale.caseness_cutoff, scale.reliable_change, scale.bands) == (None, None, ())
+    assert scale.is_case(8) is None
+    assert "Crown copyright" in scale.attribution
+
+
+def test_contact_form_offers_an_adsm_only_for_its_presenting_problem() -> None:
+    ptsd = [m.id for m in contact_form_measures(presenting_problem=PTSD)]
+    assert ptsd == ["phq9", "gad7", "wsas", "pcl5", *FOR_EVERYONE[3:]]
+    for problem in ("Depression", "Generalised anxiety disorder", "Other", None):
+        assert "pcl5" not in [m.id for m in contact_form_measures(presenting_problem=problem)]
+    kept = contact_form_measures(presenting_problem="Depression", also={"pcl5"})
+    assert "pcl5" in [m.id for m in kept]
+
+
+def test_presenting_problems_are_the_registration_forms() -> None:
+    for measure in all_measures():
+        assert set(measure.presenting_problems) <= set(PRESENTING_PROBLEMS)
+
+
+def test_a_measure_without_bands_has_a_total_but_no_band() -> None:
+    pcl5 = get_measure("pcl5")
+    assert pcl5.find_band(50) is None
+    with pytest.raises(ValueError, match="no severity bands"):
+        pcl5.band_for(50)
+    with pytest.raises(ValueError, match="outside"):
+        pcl5.find_band(81)
+    assert get_measure(PHQ9).find_band(12) == get_measure(PHQ9).band_for(12)
+    assert score(pcl5, [2] * 20).total == 40
+    assert score(pcl5, [2] * 20).band is None
+    assert score(pcl5, [2] * 20).caseness is True
+
+
+def _adsm(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DEFAULT_DIRECTORY / "pcl5.json").read_text("utf-8"))
+    data.update({"id": "adsm_test"} | changes)
+    return data
+
+
+def test_a_service_adds_an_adsm_with_a_json_file_only(tmp_path: Path) -> None:
+    data = _adsm(presenting_problems=["Social anxiety disorder", "Specific phobia"])
+    (tmp_path / "adsm.json").write_text(json.dumps(data), encoding="utf-8")
+    measure = load_measures(tmp_path)["adsm_test"]
+    assert measure.presenting_problems == ("Social anxiety disorder", "Specific phobia")
+    assert measure.offered_for("Specific phobia")
+    assert not measure.offered_for("Depression")
+    assert not measure.offered_for(None)
+
+
+BAD_ADSMS = {
+    "no_caseness": ({"caseness_cutoff": None}, "caseness cut-off"),
+    "no_reliable_change": ({"reliable_change": None}, "reliable-change"),
+    "not_on_the_form": ({"contact_form_order": None}, "contact form"),
+    "asked_at_every_contact": ({"every_contact": True}, "every contact"),
+    "unknown_problem": ({"presenting_problems": ["PTSD"]}, "registration form"),
+    "problems_not_a_list": ({"presenting_problems": PTSD}, "list of distinct"),
+    "repeated_problem": ({"presenting_problems": [PTSD, PTSD]}, "list of distinct"),
+    "empty_problem": ({"presenting_problems": [""]}, "list of distinct"),
+    "unbanded_without_a_word": ({"bands_source": None}, "bands_source"),
+    "id_too_long": ({"id": "a" * 21}, "at most 20"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_ADSMS))
+def test_bad_adsm_definitions_raise(name: str) -> None:
+    changes, message = BAD_ADSMS[name]
+    with pytest.raises(ValueError, match=message):
+        measure_from_dict(_adsm(**changes))

@@ -50,6 +50,9 @@ def build(worker: User, *, consented: bool, copies: int = 2) -> list[Any]:
                 discharged_on=TODAY,
                 note="",
                 today=TODAY,
+                # The deteriorating trajectory has a red flag open: a risk plan is needed.
+                risk_confirmed=True,
+                risk_plan="Safety plan reviewed; GP informed.",
             )
             write_note(
                 worker,

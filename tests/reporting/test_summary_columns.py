@@ -89,6 +89,10 @@ def worker(user_factory: Any) -> User:
 # -- What the test logs, kept independently of the database ---------------------------
 
 
+#: A discharge with risk or a red flag open needs a risk plan (services.episodes.discharge).
+RISK_PLAN = "Safety plan reviewed; GP informed; crisis numbers given."
+
+
 @dataclass(frozen=True)
 class PlannedContact:
     """One contact to log, as the test knows it."""
@@ -125,6 +129,8 @@ class PlannedContact:
             kwargs["gad7_total"] = self.gad7
         if self.not_collected is not None:
             kwargs["not_collected_reason"] = self.not_collected
+            if self.not_collected.needs_note:
+                kwargs["not_collected_note"] = "Client had to leave early."
         if self.risk_level is not None:
             kwargs["risk_level"] = self.risk_level
             if self.risk_level in (RiskLevel.MODERATE, RiskLevel.HIGH):
@@ -183,6 +189,8 @@ class PlannedEpisode:
                 discharged_on=self.discharged_on,
                 note="Closed.",
                 today=TODAY,
+                risk_confirmed=True,  # kept only when risk or a red flag is open
+                risk_plan=RISK_PLAN,
             )
         return episode
 
@@ -574,6 +582,8 @@ def test_a_non_consenting_clients_finished_episode_changes_no_count(worker: User
         discharged_on=date(2025, 5, 1),
         note="",
         today=TODAY,
+        risk_confirmed=True,
+        risk_plan=RISK_PLAN,
     )
     db.session.commit()
 

@@ -167,9 +167,12 @@ def test_future_date_of_birth_is_refused(worker: User) -> None:
     assert "date_of_birth" in error.field_errors
 
 
-def test_recent_date_of_birth_is_accepted(worker: User) -> None:
-    episode = register(worker, details=client_details(date_of_birth=TODAY - timedelta(days=7)))
-    assert episode.client.date_of_birth == TODAY - timedelta(days=7)
+def test_date_of_birth_of_an_adult_turning_18_on_the_referral_date_is_accepted(
+    worker: User,
+) -> None:
+    born = REFERRAL_DATE.replace(year=REFERRAL_DATE.year - 18)
+    episode = register(worker, details=client_details(date_of_birth=born))
+    assert episode.client.date_of_birth == born
 
 
 def test_future_referral_date_is_refused(worker: User) -> None:
@@ -279,7 +282,7 @@ def test_consent_change_is_audited(worker: User) -> None:
     ).one()
     assert event.client_id == client.id
     assert event.actor_id == worker.id
-    assert event.detail == {"consented": True}
+    assert event.detail == {"consent": "yes", "consented": True}
 
 
 @pytest.mark.parametrize("note", ["", "   "])

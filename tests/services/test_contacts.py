@@ -174,9 +174,16 @@ def test_answers_are_stored_item_by_item(worker: User, episode: Episode) -> None
 
 
 def test_incomplete_questionnaire_is_stored_without_a_total(worker: User, episode: Episode) -> None:
-    contact = log(worker, episode, phq9=[1, 1, 1, 1, 1, 1, 1, None, 0], gad7=gad7(5))
+    contact = log(
+        worker,
+        episode,
+        phq9=[1, 1, 1, 1, 1, 1, 1, None, 0],
+        gad7=gad7(5),
+        incomplete_reasons={"phq9": NotCollectedReason.NO_TIME},
+    )
     db.session.commit()
     assert contact.score("phq9").answers == [1, 1, 1, 1, 1, 1, 1, None, 0]
+    assert contact.score("phq9").not_collected_reason is NotCollectedReason.NO_TIME
     assert contact.total("phq9") is None
     assert summary_of(episode).first("phq9") is None
 

@@ -75,6 +75,7 @@ def make_case(
     name: str = "Jamie Test",
     referral_days_ago: int = 20,
     consented: bool = False,
+    presenting_problem: str = "Depression",
 ) -> Episode:
     """A committed client and episode assigned to the worker, made through the service."""
     today = today_in_london()
@@ -85,7 +86,7 @@ def make_case(
             referral_date=today - timedelta(days=referral_days_ago),
             referral_source=ReferralSource.GP,
             referrer_expectation="Counselling",
-            presenting_problem="Depression",
+            presenting_problem=presenting_problem,
         ),
         consented=consented,
         consent_note="Asked at registration",

@@ -45,9 +45,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from caseload.domain.codes import AttendanceCode, Role
+from caseload.domain.codes import AttendanceCode, DischargeReason, Role
 from caseload.extensions import db
 from caseload.models import AuditEvent, User
+from caseload.services.episodes import discharge
 from caseload.web import STATIC_ENDPOINTS
 from tests.conftest import csrf_token, make_user, sign_in
 from tests.services import factories
@@ -74,9 +75,20 @@ cases.discharge         GET     login  200    404    403     403      403    403
 cases.discharge         POST    login  400    404    403     403      403    403
 cases.consent           GET     login  200    404    403     403      403    403
 cases.consent           POST    login  400    404    403     403      403    403
+diary.index             GET     login  200    200    403     403      403    403
+diary.record_outcome    POST    login  400    404    403     403      403    403
+diary.book              GET     login  200    404    403     403      403    403
+diary.book              POST    login  400    404    403     403      403    403
+clients.search          GET     login  200    200    200     200      403    403
+clients.client          GET     login  200    404    200     404      403    403
+clients.add_referral    GET     login  200    200    403     403      403    403
+clients.add_referral    POST    login  400    400    403     403      403    403
+clients.discharged      GET     login  200    200    403     403      403    403
 notes.index             GET     login  200    200    403     403      403    403
 notes.new               GET     login  200    200    403     403      403    403
 notes.new               POST    login  400    400    403     403      403    403
+about.accessibility     GET     200    200    200    200     200      200    200
+about.privacy           GET     200    200    200    200     200      200    200
 """
 
 
@@ -86,6 +98,8 @@ class Obj(Enum):
     EPISODE = "episode"
     CONTACT = "contact"  # attended and scored
     BOOKED = "booked"  # booked, its time passed, no outcome yet
+    CLIENT = "client"  # the client of the episode (open)
+    DISCHARGED_CLIENT = "discharged_client"  # another client, whose one episode is discharged
 
 
 #: The URL arguments of each endpoint that takes any. Several variants of one endpoint
@@ -100,6 +114,12 @@ URL_ARGS: dict[str, tuple[dict[str, Any], ...]] = {
         {"contact_id": Obj.CONTACT, "action": "correct"},
     ),
     "cases.entered_in_error": ({"contact_id": Obj.CONTACT},),
+    "diary.record_outcome": ({"contact_id": Obj.BOOKED},),
+    "diary.book": ({"episode_id": Obj.EPISODE},),
+    "clients.client": ({"client_id": Obj.CLIENT}, {"client_id": Obj.DISCHARGED_CLIENT}),
+    # Any worker may re-refer a client with no open episode: the page shows only what
+    # the search shows of a client (docs/worker-guide.md, "Find a client").
+    "clients.add_referral": ({"client_id": Obj.DISCHARGED_CLIENT},),
 }
 
 #: Rows that end the session; they run last in each walk.
@@ -163,9 +183,17 @@ class Case:
     episode: int
     contact: int
     booked: int
+    client: int
+    discharged_client: int
 
     def id_of(self, obj: Obj) -> int:
-        return {Obj.EPISODE: self.episode, Obj.CONTACT: self.contact, Obj.BOOKED: self.booked}[obj]
+        return {
+            Obj.EPISODE: self.episode,
+            Obj.CONTACT: self.contact,
+            Obj.BOOKED: self.booked,
+            Obj.CLIENT: self.client,
+            Obj.DISCHARGED_CLIENT: self.discharged_client,
+        }[obj]
 
 
 @dataclass(frozen=True)
@@ -181,8 +209,17 @@ def make_case(worker: User, name: str) -> Case:
     booked = factories.log(
         worker, episode, factories.NOW + timedelta(days=1), attendance=AttendanceCode.BOOKED
     )
+    ended = factories.register(worker, details=factories.client_details(name=f"{name} Discharged"))
+    discharge(
+        worker,
+        ended,
+        reason=DischargeReason.COMPLETED,
+        discharged_on=factories.TODAY,
+        note="",
+        today=factories.TODAY,
+    )
     db.session.commit()
-    return Case(episode.id, contact.id, booked.id)
+    return Case(episode.id, contact.id, booked.id, episode.client_id, ended.client_id)
 
 
 def build_world() -> World:

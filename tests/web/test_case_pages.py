@@ -39,6 +39,16 @@ from tests.web.helpers import (
 # Registration --------------------------------------------------------------------------
 
 
+#: Answers to the questions the national dataset needs at referral.
+DATASET_ANSWERS = {
+    "gender_identity": "female",
+    "ethnic_category": "white_british",
+    "employment_status": "employed",
+    "long_term_condition": "no",
+    "disability": "not_stated",
+}
+
+
 def registration(csrf: str, **overrides: Any) -> dict[str, Any]:
     """A valid registration post."""
     today = today_in_london()
@@ -56,7 +66,8 @@ def registration(csrf: str, **overrides: Any) -> dict[str, Any]:
         "step": "2",
         "complexity_factors": ["housing", "debt"],
         "complexity_note": "Rent arrears",
-        "consent": "no",
+        **DATASET_ANSWERS,
+        "consent": "not_asked",
         "consent_note": "",
     }
     data.update(overrides)
@@ -67,7 +78,7 @@ def test_register_form_renders(client: FlaskClient, signed_in: Any) -> None:
     signed_in(Role.WORKER)
     response = client.get("/clients/new")
     assert response.status_code == 200
-    assert checked_value(response, "consent") == "no"
+    assert checked_value(response, "consent") == "not_asked"
     assert checked_value(response, "step") == "2"
 
 
@@ -79,7 +90,7 @@ def test_register_saves_client_episode_and_consent(client: FlaskClient, signed_i
     assert re.fullmatch(r"/episodes/\d+", response.headers["Location"])
     html = flash_after(client, response)
     assert re.search(r"Registered Morgan Example \(C-[0-9A-Z]{6}\)\.", html)
-    assert "No consent: kept out of central reporting" in html
+    assert "Consent not asked yet: kept out of central reporting" in html
     assert "Housing" in html
     assert "Debt" in html
     after = row_counts()
@@ -97,9 +108,7 @@ BAD_REGISTRATIONS = [
     pytest.param({"name": "N" * 121}, "name", "", id="name-huge"),
     pytest.param({"name": "N" * 100_000}, "name", "", id="name-enormous"),
     pytest.param({"date_of_birth": "2024-13-45"}, "date_of_birth", "", id="dob-garbage"),
-    pytest.param(
-        {"date_of_birth": None}, "date_of_birth", "Enter a real date of birth.", id="dob-missing"
-    ),
+    pytest.param({"date_of_birth": None}, "date_of_birth", "Enter date of birth", id="dob-missing"),
     pytest.param(
         {"date_of_birth": "2999-01-01"},
         "date_of_birth",
@@ -139,7 +148,7 @@ BAD_REGISTRATIONS = [
     pytest.param(
         {"referrer_expectation": ""},
         "referrer_expectation",
-        "led to expect",
+        "told to expect",
         id="expectation-missing",
     ),
     pytest.param(
@@ -663,7 +672,9 @@ def test_discharge_refused_while_a_booking_has_no_outcome(
         f"/episodes/{episode.id}/discharge", data=discharge_data(token(client), reload(episode))
     )
     assert response.status_code == 400
-    assert "booked contacts" in field_error(response, "reason")
+    # Named at the top of the form, not on the reason field (tests/web/test_safety_pages.py).
+    assert any("booked contact" in message for message in error_messages(response))
+    assert field_error(response, "reason") == ""
     assert reload(episode).discharged_on is None
 
 
@@ -724,7 +735,7 @@ def test_consent_change_is_kept_in_history_and_changes_the_badge(
         f"/episodes/{episode.id}/consent",
         data={
             "csrf_token": token(client),
-            "consent": "no",
+            "consent": "declined",
             "consent_note": "Withdrew consent on the phone",
         },
     )
@@ -738,7 +749,7 @@ def test_consent_change_is_kept_in_history_and_changes_the_badge(
     rows = re.findall(r"<tr><td.*?</tr>", history, re.S)
     assert len(rows) == 2
     assert any(">Yes<" in row and "Asked at registration" in row for row in rows)
-    assert any(">No<" in row and "Withdrew consent on the phone" in row for row in rows)
+    assert any(">Declined<" in row and "Withdrew consent on the phone" in row for row in rows)
     assert audit_events("consent.change", object_id=episode.client_id)
     # And back again.
     response = client.post(
@@ -756,16 +767,21 @@ BAD_CONSENTS = [
         id="yes-without-note",
     ),
     pytest.param(
-        {"consent": "no", "consent_note": "   "},
+        {"consent": "declined", "consent_note": "   "},
         "consent_note",
         "Say what the client said",
         id="no-with-blank-note",
     ),
     pytest.param(
-        {"consent_note": "Said something"}, "consent", "Choose yes or no.", id="choice-missing"
+        {"consent_note": "Said something"},
+        "consent",
+        "Choose what the client said",
+        id="choice-missing",
     ),
     pytest.param({"consent": "maybe", "consent_note": "Unsure"}, "consent", "", id="choice-bogus"),
-    pytest.param({"consent": "no", "consent_note": "w" * 501}, "consent_note", "", id="note-huge"),
+    pytest.param(
+        {"consent": "declined", "consent_note": "w" * 501}, "consent_note", "", id="note-huge"
+    ),
 ]
 
 
@@ -785,7 +801,7 @@ def test_consent_refuses_bad_input(
     assert message in shown
     assert row_counts() == before
     assert reload(episode).client.consent_central_reporting is True
-    if data.get("consent") in ("yes", "no"):
+    if data.get("consent") in ("yes", "declined", "not_asked"):
         assert checked_value(response, "consent") == data["consent"]
 
 
@@ -799,7 +815,11 @@ def test_second_worker_session_cannot_change_consent(
     sign_in(other, intruder)
     response = other.post(
         f"/episodes/{episode.id}/consent",
-        data={"csrf_token": token(other), "consent": "no", "consent_note": "Not mine to change"},
+        data={
+            "csrf_token": token(other),
+            "consent": "declined",
+            "consent_note": "Not mine to change",
+        },
     )
     assert response.status_code == 404
     assert reload(episode).client.consent_central_reporting is True

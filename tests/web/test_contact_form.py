@@ -14,6 +14,7 @@ from caseload.domain.dates import LONDON
 from caseload.extensions import db
 from caseload.models import Contact, Episode
 from caseload.services import contacts as contact_service
+from caseload.services.bookings import next_working_day
 from caseload.web import CONFLICT_MESSAGE, london_now, today_in_london
 from tests.web.helpers import (
     add_contact,
@@ -158,13 +159,21 @@ def test_non_attendance_without_scores_saves(
     assert latest_contact(episode).attendance is AttendanceCode(int(attendance))
 
 
-def test_booking_ahead_saves_and_shows_record_outcome(
+def test_booking_ahead_through_the_booking_form_shows_record_outcome(
     client: FlaskClient, episode: Episode
 ) -> None:
-    when = london_now() + timedelta(days=3)
-    data = contact_data(token(client), when=when, attendance="0", phq9=None, gad7=None)
-    html = flash_after(client, client.post(url(episode), data=data))
-    assert "Contact booked." in html
+    """Booking is its own form now (tests/web/test_diary_pages.py covers it in full)."""
+    day = next_working_day(today_in_london())
+    data = {
+        "csrf_token": token(client),
+        "booked_on": day.isoformat(),
+        "booked_time": "10:00",
+        "contact_type": "treatment",
+        "mode": "telephone",
+        "duration_minutes": "30",
+    }
+    html = flash_after(client, client.post(f"/episodes/{episode.id}/book", data=data))
+    assert "Appointment booked for" in html
     assert "Record outcome" in html
     assert "Outcome needed" not in html
     contact = latest_contact(episode)
@@ -173,6 +182,20 @@ def test_booking_ahead_saves_and_shows_record_outcome(
     waiting = table_html(client.get("/caseload"), "waiting-list")
     row = waiting[waiting.index("Kim Contact") :]
     assert "None booked" not in row[: row.index("</tr>")]
+
+
+def test_the_log_contact_form_no_longer_books(client: FlaskClient, episode: Episode) -> None:
+    form = client.get(url(episode))
+    assert 'value="0"' not in page(form).split('id="attendance"')[1].split("</fieldset>")[0]
+    assert "To book a future contact" not in page(form)
+    before = row_counts()
+    response = client.post(
+        url(episode),
+        data=contact_data(token(client), when=FUTURE, attendance="0", phq9=None, gad7=None),
+    )
+    assert response.status_code == 400
+    assert field_error(response, "attendance")
+    assert row_counts() == before
 
 
 # Bad input -----------------------------------------------------------------------------
@@ -303,30 +326,6 @@ def test_bad_contact_is_refused_and_nothing_saved(
     assert textarea_value(response, "note") == overrides.get("note", "Reviewed the activity diary.")
 
 
-def test_booking_in_the_past_is_refused(client: FlaskClient, episode: Episode) -> None:
-    before = row_counts()
-    response = client.post(
-        url(episode),
-        data=contact_data(token(client), when=PAST, attendance="0", phq9=None, gad7=None),
-    )
-    assert response.status_code == 400
-    assert "A booking must be in the future" in field_error(response, "attendance")
-    assert checked_value(response, "attendance") == "0"
-    assert row_counts() == before
-
-
-def test_past_booking_with_scores_shows_both_problems(
-    client: FlaskClient, episode: Episode
-) -> None:
-    response = client.post(
-        url(episode), data=contact_data(token(client), when=PAST, attendance="0")
-    )
-    assert response.status_code == 400
-    shown = " ".join(error_messages(response))
-    assert "Questionnaires can only be recorded" in shown
-    assert "A booking must be in the future" in shown
-
-
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -419,7 +418,7 @@ def test_record_outcome_completes_a_past_booking(
     form = client.get(f"/contacts/{booking.id}/outcome")
     assert form.status_code == 200
     assert "Record what happened" in page(form)
-    assert checked_value(form, "attendance") == "0"
+    assert checked_value(form, "attendance") is None  # "booked" is no longer a choice
     assert input_value(form, "version") == str(booking.version)
     when = booking.occurred_at.astimezone(LONDON)
     before = row_counts()

@@ -1,0 +1,1 @@
+"""About the service: the accessibility statement and the privacy notice (public pages)."""

@@ -1,0 +1,1 @@
+"""The worker's diary and booking appointments ahead."""
