@@ -153,7 +153,8 @@ def open_and_settle(page: Any, url: str) -> None:
     """Open a page and wait until its scripts have run: the NHS.UK components started
     and every chart drawn (or failed, which logs an error)."""
     page.goto(url)
-    page.wait_for_function("document.body.classList.contains('nhsuk-frontend-supported')")
+    # A selector, not a script: the CSP forbids the eval that wait_for_function needs.
+    page.wait_for_selector("body.nhsuk-frontend-supported", state="attached")
     if page.locator(".app-chart[data-figure]").count():
         page.wait_for_selector(".app-chart[data-rendered]", state="attached")
 
