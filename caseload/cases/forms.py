@@ -22,10 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from caseload.domain.codes import (
     INCOMPLETE_REASONS,
-    PRESENTING_PROBLEMS,
-    REFERRER_EXPECTATIONS,
     AttendanceCode,
-    ComplexityFactor,
     ConsentState,
     ContactMode,
     ContactType,
@@ -34,7 +31,6 @@ from caseload.domain.codes import (
     EthnicCategory,
     GenderIdentity,
     NotCollectedReason,
-    ReferralSource,
     RiskLevel,
     SexualOrientation,
     YesNoNotStated,
@@ -45,6 +41,7 @@ from caseload.services.contacts import MAX_REASON_NOTE
 from caseload.services.episodes import MAX_RISK_PLAN
 from caseload.services.registration import missing_answer
 from caseload.web import MultiCheckboxField, NhsDateField, enum_choices, options
+from caseload.web.referrals import ReferralFields
 
 #: The three answers about central reporting, as both forms offer them.
 CONSENT_CHOICES = options(
@@ -71,7 +68,7 @@ def _needed_at_referral(field: str) -> list[Any]:
     return [InputRequired(missing_answer(field))]
 
 
-class RegisterClientForm(FlaskForm):
+class RegisterClientForm(ReferralFields):
     """A new client, what the national dataset asks about them, and their referral.
 
     The dataset's questions are required by the registration service; the form checks
@@ -137,36 +134,6 @@ class RegisterClientForm(FlaskForm):
         "Preferred language (optional)", validators=[Optional(), Length(max=60)]
     )
     interpreter_needed = BooleanField("The client needs an interpreter")
-    referral_date = NhsDateField("Referral date")
-    referral_source = RadioField(
-        "Who referred the client?",
-        choices=enum_choices(ReferralSource),
-        validators=[InputRequired("Choose who referred the client.")],
-    )
-    referrer_expectation = SelectField(
-        "What was the client told to expect from us?",
-        choices=options([("", "Choose one")] + [(v, v) for v in REFERRER_EXPECTATIONS]),
-        validators=[DataRequired("Say what the client was told to expect.")],
-    )
-    presenting_problem = SelectField(
-        "What is the main problem the client was referred for?",
-        choices=options([("", "Choose one")] + [(v, v) for v in PRESENTING_PROBLEMS]),
-        validators=[DataRequired("Choose the presenting problem.")],
-    )
-    step = RadioField(
-        "Step",
-        choices=options([("2", "Step 2 (low intensity)"), ("3", "Step 3")]),
-        default="2",
-        validators=[InputRequired("Choose the step.")],
-    )
-    complexity_factors = MultiCheckboxField(
-        "Complexity outside step-2 remit (tick any that apply)",
-        choices=enum_choices(ComplexityFactor),
-        validators=[Optional()],
-    )
-    complexity_note = TextAreaField(
-        "Complexity notes (optional)", validators=[Optional(), Length(max=2000)]
-    )
     consent = RadioField(
         "Has the client agreed to be counted in the service's central reporting?",
         choices=CONSENT_CHOICES,

@@ -21,12 +21,10 @@ from caseload.cases.forms import (
 from caseload.charts import ChartPoint, chart_summary, figure_json, outcome_chart
 from caseload.domain.codes import (
     AttendanceCode,
-    ComplexityFactor,
     ConsentState,
     EmploymentStatus,
     EthnicCategory,
     GenderIdentity,
-    ReferralSource,
     SexualOrientation,
     YesNoNotStated,
 )
@@ -39,7 +37,7 @@ from caseload.policy import can_change_episode
 from caseload.services import contacts as contact_service
 from caseload.services import episodes as episode_service
 from caseload.services import registration as registration_service
-from caseload.services.clients import MAX_LENGTHS, ClientDetails, Demographics, Referral
+from caseload.services.clients import MAX_LENGTHS, ClientDetails, Demographics
 from caseload.services.search import DuplicateCandidate
 from caseload.web import expected_version, london_now
 
@@ -239,17 +237,7 @@ def registration_input(form: RegisterClientForm) -> dict[str, Any]:
             preferred_language=form.preferred_language.data or "",
             interpreter_needed=bool(form.interpreter_needed.data),
         ),
-        "referral": Referral(
-            referral_date=form.referral_date.data,
-            referral_source=ReferralSource(form.referral_source.data),
-            referrer_expectation=form.referrer_expectation.data,
-            presenting_problem=form.presenting_problem.data,
-            step=int(form.step.data),
-            complexity_factors=frozenset(
-                ComplexityFactor(v) for v in form.complexity_factors.data or []
-            ),
-            complexity_note=form.complexity_note.data or "",
-        ),
+        "referral": form.referral(),
         "consent": ConsentState(form.consent.data),
         "consent_note": form.consent_note.data or "",
         "different_person": bool(form.different_person.data),
