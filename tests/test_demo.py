@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from caseload import create_app
-from caseload.cases.forms import PRESENTING_PROBLEMS, REFERRER_EXPECTATIONS
+from caseload.domain.codes import PRESENTING_PROBLEMS, REFERRER_EXPECTATIONS
 from caseload.demo import (
     PRESENTING_PROBLEMS as DEMO_PROBLEMS,
 )
