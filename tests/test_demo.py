@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from caseload import create_app
-from caseload.domain.codes import PRESENTING_PROBLEMS, REFERRER_EXPECTATIONS
 from caseload.demo import (
     PRESENTING_PROBLEMS as DEMO_PROBLEMS,
 )
@@ -34,7 +33,12 @@ from caseload.demo import (
     plan_demo_service,
     spread_items,
 )
-from caseload.domain.codes import AttendanceCode, RiskLevel
+from caseload.domain.codes import (
+    PRESENTING_PROBLEMS,
+    REFERRER_EXPECTATIONS,
+    AttendanceCode,
+    RiskLevel,
+)
 from caseload.domain.dates import local_date
 from caseload.extensions import db
 from caseload.models import (
