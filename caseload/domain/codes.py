@@ -335,13 +335,15 @@ _THEME_LABELS: dict[ReflectiveTheme, str] = {
 
 
 class SupervisionDecision(StrEnum):
-    """What a supervision review decided for a case."""
+    """What a supervision review decided for a case (docs/supervisor-guide.md)."""
 
     CONTINUE = "continue"
+    CHANGE_INTERVENTION = "change_intervention"
     STEP_UP = "step_up"
     SIGNPOST = "signpost"
     DISCHARGE = "discharge"
     REVIEW_RISK = "review_risk"
+    OTHER = "other"
 
     @property
     def label(self) -> str:
@@ -350,11 +352,13 @@ class SupervisionDecision(StrEnum):
 
 
 _DECISION_LABELS: dict[SupervisionDecision, str] = {
-    SupervisionDecision.CONTINUE: "Continue",
-    SupervisionDecision.STEP_UP: "Step up",
-    SupervisionDecision.SIGNPOST: "Signpost",
+    SupervisionDecision.CONTINUE: "Continue as planned",
+    SupervisionDecision.CHANGE_INTERVENTION: "Change the intervention",
+    SupervisionDecision.STEP_UP: "Step up to high intensity",
+    SupervisionDecision.SIGNPOST: "Signpost or refer on",
     SupervisionDecision.DISCHARGE: "Discharge",
     SupervisionDecision.REVIEW_RISK: "Review risk",
+    SupervisionDecision.OTHER: "Other (say in the note)",
 }
 
 

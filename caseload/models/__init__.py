@@ -12,6 +12,13 @@ from caseload.models.episodes import (
 from caseload.models.notes import NoteTheme, ReflectiveNote
 from caseload.models.scores import ContactScore, EpisodeMeasureSummary
 from caseload.models.security import AuthFailure, UserSession
+from caseload.models.supervision import (
+    EpisodeReassignment,
+    SupervisionReview,
+    SupervisionReviewFlag,
+    SupervisionSession,
+    SupervisionSessionCase,
+)
 from caseload.models.users import Team, User
 
 __all__ = [
@@ -25,10 +32,15 @@ __all__ = [
     "Episode",
     "EpisodeComplexityFactor",
     "EpisodeMeasureSummary",
+    "EpisodeReassignment",
     "EpisodeSummary",
     "ExpectedCurveCache",
     "NoteTheme",
     "ReflectiveNote",
+    "SupervisionReview",
+    "SupervisionReviewFlag",
+    "SupervisionSession",
+    "SupervisionSessionCase",
     "Team",
     "User",
     "UserSession",

@@ -38,6 +38,13 @@ class ServiceSettings:
     privacy_contact: str = ""
     #: How to report an accessibility problem (accessibility statement).
     accessibility_contact: str = ""
+    #: The expected-recovery curves are rebuilt on the next request that needs them once
+    #: they are older than this many days (and on demand: ``flask rebuild-curves``).
+    curve_refresh_days: int = 7
+    #: Treatments finished per worker per year that a service plans for (low and high
+    #: ends of the range; docs/design.md section 3, "Caseload").
+    planning_range_low: int = 175
+    planning_range_high: int = 250
 
 
 def _time(value: object, default: time) -> time:
@@ -62,4 +69,7 @@ def service_settings() -> ServiceSettings:
         organisation_name=str(config.get("ORGANISATION_NAME") or ""),
         privacy_contact=str(config.get("PRIVACY_CONTACT") or ""),
         accessibility_contact=str(config.get("ACCESSIBILITY_CONTACT") or ""),
+        curve_refresh_days=int(config.get("CURVE_REFRESH_DAYS", defaults.curve_refresh_days)),
+        planning_range_low=int(config.get("PLANNING_RANGE_LOW", defaults.planning_range_low)),
+        planning_range_high=int(config.get("PLANNING_RANGE_HIGH", defaults.planning_range_high)),
     )
