@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +26,25 @@ from caseload.demo import (
     REFERRER_EXPECTATIONS as DEMO_EXPECTATIONS,
 )
 from caseload.demo import (
+    TEAMS,
     WORKERS,
     DemoSummary,
     build_demo_service,
     build_demo_staff,
     demo_nhs_number,
     plan_demo_service,
+    plan_supervision,
     spread_items,
+    supervision_rng,
 )
+from caseload.demo.timeline import Step, demo_timeline
 from caseload.domain.codes import (
     PRESENTING_PROBLEMS,
     REFERRER_EXPECTATIONS,
     AttendanceCode,
     RiskLevel,
+    Severity,
+    SupervisionDecision,
 )
 from caseload.domain.dates import local_date
 from caseload.extensions import db
@@ -46,19 +53,25 @@ from caseload.models import (
     ConsentRecord,
     Contact,
     Episode,
+    EpisodeReassignment,
     ExpectedCurveCache,
     ReflectiveNote,
+    SupervisionReview,
+    SupervisionSession,
     User,
 )
 from caseload.services.clients import nhs_number_is_valid
 from caseload.services.curves import rebuild_expected_curves
 from caseload.services.episodes import outcome_for, worker_caseload
+from caseload.services.supervision import exception_queue, record_review
 from tests.conftest import PG_URL, Database, base_config, pg_schema_url
 
 #: A pinned Monday, so the build does not depend on when the tests run.
 TODAY = date(2026, 3, 2)
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SMALL = 40
+#: An ISO date inside a flag's key (the evidence it was raised on).
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def phq9_item9(contact: Contact) -> int | None:
@@ -127,7 +140,58 @@ def digest() -> list[Any]:
                 n.text,
             )
         )
+    facts.extend(supervision_digest())
     return sorted(facts, key=repr)
+
+
+def supervision_digest() -> list[Any]:
+    """Every fact of the demo's supervision history, without ids."""
+    facts: list[Any] = []
+    sessions = db.session.scalars(
+        select(SupervisionSession).options(
+            joinedload(SupervisionSession.supervisor), joinedload(SupervisionSession.worker)
+        )
+    ).unique()
+    for session in sessions:
+        facts.append(
+            (
+                session.supervisor.username,
+                session.worker.username,
+                session.started_at.isoformat(),
+                str(session.ended_at),
+                tuple(
+                    (c.position, c.episode.client.name, str(c.first_opened_at), c.seconds)
+                    for c in session.cases
+                ),
+            )
+        )
+    for review in db.session.scalars(select(SupervisionReview)):
+        facts.append(
+            (
+                review.supervisor.username,
+                review.episode.client.name,
+                review.reviewed_on.isoformat(),
+                review.created_at.isoformat(),
+                review.decision.value,
+                review.reason,
+                review.note,
+                str(review.next_review_on),
+                review.session_id is not None,
+                tuple(f.flag_key for f in review.flags_seen),
+            )
+        )
+    for move in db.session.scalars(select(EpisodeReassignment)):
+        facts.append(
+            (
+                move.episode.client.name,
+                move.from_worker.username,
+                move.to_worker.username,
+                move.by.username,
+                move.reassigned_at.isoformat(),
+                move.reason,
+            )
+        )
+    return facts
 
 
 @pytest.fixture
@@ -164,6 +228,45 @@ def test_plan_is_deterministic_for_a_seed() -> None:
     episodes, notes = first
     assert len(episodes) == SMALL
     assert {n.worker for n in notes} == set(range(len(WORKERS)))
+
+
+def test_supervision_plan_is_deterministic_and_stays_within_teams() -> None:
+    episodes, notes = plan_demo_service(seed=7, today=TODAY, now=NOW, clients=SMALL)
+    plan = plan_supervision(supervision_rng(7), episodes, notes, today=TODAY)
+    assert plan == plan_supervision(supervision_rng(7), episodes, notes, today=TODAY)
+    assert plan != plan_supervision(supervision_rng(8), episodes, notes, today=TODAY)
+    assert {s.worker for s in plan.sessions} == set(range(len(WORKERS)))
+    assert all(local_date(s.at) <= TODAY - timedelta(days=7) for s in plan.sessions)
+    assert all(local_date(c.at) <= TODAY - timedelta(days=7) for c in plan.checks)
+    linked = {n.episode for n in notes}
+    assert plan.reassignments
+    for move in plan.reassignments:
+        moved = episodes[move.episode]
+        assert moved.worker % len(TEAMS) == move.to_worker % len(TEAMS)
+        assert moved.worker != move.to_worker
+        assert moved.active_on(local_date(move.at))
+        assert move.episode not in linked  # a note stays linked to its author's case
+        day = local_date(move.at)
+        assert plan.holder(episodes, move.episode, day - timedelta(days=1)) == moved.worker
+        assert plan.holder(episodes, move.episode, day) == move.to_worker
+
+
+def test_demo_timeline_keeps_each_episode_in_order() -> None:
+    episodes, notes = plan_demo_service(seed=7, today=TODAY, now=NOW, clients=SMALL)
+    plan = plan_supervision(supervision_rng(7), episodes, notes, today=TODAY)
+    events = demo_timeline(episodes, plan, now=NOW)
+    assert events == sorted(events)
+    steps: dict[int, list[Step]] = {}
+    for event in events:
+        if event.step <= Step.DISCHARGE:
+            steps.setdefault(event.index, []).append(event.step)
+    for index, episode in enumerate(episodes):
+        order = steps[index]
+        assert order[0] is Step.REGISTER
+        assert order.count(Step.CONTACT) == len(episode.contacts)
+        assert (order[-1] is Step.DISCHARGE) == (episode.discharge is not None)
+    kinds = {e.step for e in events}
+    assert {Step.SESSION, Step.CHECK, Step.REASSIGN} <= kinds
 
 
 def test_demo_nhs_numbers_are_valid_test_numbers() -> None:
@@ -289,6 +392,100 @@ def test_demo_is_deterministic_across_databases(app: Flask, second_app: Flask) -
         assert digest() == second_digest
 
 
+def test_demo_has_a_supervision_history(app: Flask) -> None:
+    summary = build()
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    supervises = {
+        u.id: u.team.supervisor_id for u in users.values() if u.team is not None
+    }  # worker id -> their supervisor's id
+
+    # Weekly sessions with each worker, ended, stopping a week before today.
+    sessions = db.session.scalars(select(SupervisionSession)).all()
+    assert summary.sessions == len(sessions) > 0
+    assert {s.worker.username for s in sessions} == {name for name, _ in WORKERS}
+    for session in sessions:
+        assert supervises[session.worker_id] == session.supervisor_id
+        assert session.ended_at is not None
+        assert session.started_at <= session.ended_at
+        assert local_date(session.started_at) <= TODAY - timedelta(days=7)
+        assert [c.position for c in session.cases] == list(range(1, len(session.cases) + 1))
+        assert session.cases[0].discussed
+    per_case = [
+        sum(c.seconds for c in s.cases) / 60 / sum(c.discussed for c in s.cases) for s in sessions
+    ]
+    assert all(0 < minutes < 10 for minutes in per_case)
+
+    # Reviews with varied decisions, in sessions and between them, each of a case open
+    # that day, seeing only evidence that existed that day.
+    reviews = db.session.scalars(select(SupervisionReview)).all()
+    assert summary.reviews == len(reviews) > 0
+    assert any(r.session_id is not None for r in reviews)
+    assert any(r.session_id is None for r in reviews)
+    assert len({r.decision for r in reviews}) >= 4
+    assert all(r.note for r in reviews if r.decision is SupervisionDecision.OTHER)
+    assert any(r.flags_seen for r in reviews)
+    dated = [f.flag_key for r in reviews for f in r.flags_seen if DAY.search(f.flag_key)]
+    assert dated  # so the check below has evidence dates to look at
+    for review in reviews:
+        episode = review.episode
+        assert episode.referral_date <= review.reviewed_on < TODAY
+        assert episode.discharged_on is None or review.reviewed_on <= episode.discharged_on
+        assert supervises[episode.worker_id] == review.supervisor_id
+        for seen in review.flags_seen:
+            for day in DAY.findall(seen.flag_key):
+                assert date.fromisoformat(day) <= review.reviewed_on, seen.flag_key
+    last = {}
+    for review in reviews:
+        last[review.episode_id] = max(review.reviewed_on, last.get(review.episode_id, date.min))
+    for episode_id, reviewed_on in last.items():
+        assert db.session.get(Episode, episode_id).summary.last_review_on == reviewed_on
+
+    # A few cases moved within a team by its supervisor; the new worker logged what followed.
+    moves = db.session.scalars(select(EpisodeReassignment)).all()
+    assert summary.reassignments == len(moves) > 0
+    for move in moves:
+        assert move.from_worker.team_id == move.to_worker.team_id
+        assert move.from_worker_id != move.to_worker_id
+        assert supervises[move.from_worker_id] == move.by_id
+        assert move.episode.worker_id == move.to_worker_id
+        assert move.reason
+        later = [c for c in move.episode.contacts if c.occurred_at > move.reassigned_at]
+        assert all(c.created_by_id == move.to_worker_id for c in later)
+
+
+def test_demo_supervisors_find_a_lived_in_queue(app: Flask) -> None:
+    build()
+    for username in ("supervisor1", "supervisor2"):
+        supervisor = db.session.scalar(select(User).where(User.username == username))
+        queue = exception_queue(supervisor, today=TODAY)
+        severities = {row.severity for row in queue.rows}
+        assert {Severity.RED, Severity.AMBER} <= severities, username
+        # Red cases not reviewed in the last week, and amber ones not reviewed recently.
+        assert any(r.severity is Severity.RED and r.days_since_review >= 7 for r in queue.rows), (
+            username
+        )
+        assert any(r.severity is Severity.AMBER and r.days_since_review >= 7 for r in queue.rows), (
+            username
+        )
+
+        # Reviewing a red case takes it out of the queue.
+        red = next(r for r in queue.rows if r.severity is Severity.RED)
+        record_review(
+            supervisor,
+            red.episode.id,
+            reason="Discussed in the newcomer's first session.",
+            decision=SupervisionDecision.REVIEW_RISK,
+            note="",
+            next_review_on=TODAY + timedelta(days=7),
+            flags_seen=[f.key for f in (*red.flags, *red.seen)],
+            today=TODAY,
+            now=NOW,
+        )
+        after = exception_queue(supervisor, today=TODAY)
+        assert red.episode.id not in {r.episode.id for r in after.rows}
+        assert len(after.rows) == len(queue.rows) - 1
+
+
 def test_rebuild_expected_curves_upserts_one_row_per_measure(app: Flask) -> None:
     assert rebuild_expected_curves() == 0
     build()
@@ -296,12 +493,15 @@ def test_rebuild_expected_curves_upserts_one_row_per_measure(app: Flask) -> None
     db.session.commit()
     rows = {r.measure_id: r for r in db.session.scalars(select(ExpectedCurveCache))}
     assert set(rows) == {"phq9", "gad7"}
-    finished = sum(
-        1
+    finished = [
+        e
         for e in db.session.scalars(select(Episode).where(Episode.discharged_on.is_not(None)))
         if e.summary.treatment_contacts >= 2
-    )
-    assert used == finished > 0
+    ]
+    # Only the finished episodes of clients who consent to central reporting shape the curves.
+    consented = [e for e in finished if e.client.consent_central_reporting]
+    assert used == len(consented) > 0
+    assert len(finished) > len(consented)
     assert rows["phq9"].data["points"]
     assert rows["phq9"].data["min_episodes"] == 2
     assert 0 < rows["phq9"].episodes_used <= used

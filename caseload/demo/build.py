@@ -1,4 +1,5 @@
-"""Writing the demo plan through the same services a worker uses, then summarising it.
+"""Writing the demo plan through the same services a worker and a supervisor use, then
+summarising it.
 
 Every rule, summary and audit event applies, as it would to real work.
 """
@@ -6,65 +7,33 @@ Every rule, summary and audit event applies, as it would to real work.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, func, select
 
+from caseload.demo.history import HistoryWriter
 from caseload.demo.plan import plan_demo_service
-from caseload.demo.records import DemoSummary, PlannedEpisode
-from caseload.demo.staff import demo_workers
+from caseload.demo.records import DemoSummary
+from caseload.demo.staff import demo_supervisors, demo_workers
+from caseload.demo.supervision import plan_supervision, supervision_rng
 from caseload.demo.tables import DEFAULT_CLIENTS, DEFAULT_SEED
-from caseload.demo.text import demo_text
-from caseload.domain.dates import LONDON
+from caseload.demo.timeline import demo_timeline
+from caseload.domain.dates import local_date
 from caseload.extensions import db
-from caseload.models import Client, Contact, Episode, EpisodeSummary, ReflectiveNote, User
-from caseload.services.clients import Referral, add_referral, register_client, set_consent
-from caseload.services.contacts import log_contact
+from caseload.models import (
+    Client,
+    Contact,
+    Episode,
+    EpisodeReassignment,
+    EpisodeSummary,
+    ReflectiveNote,
+    SupervisionReview,
+    SupervisionSession,
+    User,
+)
+from caseload.services.clients import Referral, add_referral
 from caseload.services.curves import rebuild_expected_curves
-from caseload.services.episodes import discharge
 from caseload.services.notes import write_note
-
-
-def write_episode(plan: PlannedEpisode, worker: User, *, today: date, now: datetime) -> int:
-    """Register one planned client, log their contacts, consent change and discharge."""
-    episode = register_client(
-        worker,
-        details=plan.details,
-        referral=plan.referral,
-        consent=plan.consent_first,
-        consent_note=plan.consent_note,
-        demographics=plan.demographics,
-        today=today,
-        worker=worker,
-    )
-    first_seen = (
-        plan.contacts[0].at
-        if plan.contacts
-        else datetime.combine(plan.referral.referral_date, time(9), tzinfo=LONDON).astimezone(UTC)
-    )
-    # Demo history: the consent was recorded at the first contact, not at seeding time.
-    episode.client.consent_records[0].recorded_at = min(first_seen, now)
-    held = [c for c in plan.contacts if c.attendance.attended]
-    for contact in plan.contacts:
-        log_contact(worker, episode, contact.as_input(), now=contact.booked_at or now)
-    if plan.consent_change is not None:
-        state, note = plan.consent_change
-        record = set_consent(worker, episode.client, consent=state, note=note)
-        record.recorded_at = held[min(2, len(held) - 1)].at if held else min(first_seen, now)
-    if plan.discharge is not None:
-        discharged_on, reason = plan.discharge
-        discharge(
-            worker,
-            episode,
-            reason=reason,
-            discharged_on=discharged_on,
-            note=demo_text().discharge_notes[reason],
-            today=today,
-            # Kept only when risk or a red flag is open at discharge (the service decides).
-            risk_confirmed=True,
-            risk_plan=demo_text().risk_discharge_plan,
-        )
-    return episode.id
 
 
 def build_demo_service(
@@ -77,22 +46,28 @@ def build_demo_service(
     checkpoint: Callable[[], None] | None = None,
     checkpoint_every: int = 100,
 ) -> DemoSummary:
-    """Fill the demo staff's caseloads with synthetic clients, contacts and notes.
+    """Fill the demo staff's caseloads with synthetic clients, contacts, supervision and notes.
 
-    Everything is written through the services (rules, summaries, audit), then
-    the expected curves are rebuilt. ``progress`` is called with 1 per client;
-    ``checkpoint`` (e.g. a commit) every ``checkpoint_every`` clients. Flushes;
-    the caller commits.
+    Everything is written through the services (rules, summaries, audit) in time order,
+    with the supervisors' sessions, reviews and reassignments between the contacts
+    (``caseload.demo.history``); then the notes, and the expected curves are rebuilt.
+    ``progress`` is called with 1 per client; ``checkpoint`` (e.g. a commit) every
+    ``checkpoint_every`` clients. Flushes; the caller commits.
     """
     workers = demo_workers()
+    supervisors = demo_supervisors()
     episodes, notes = plan_demo_service(seed=seed, today=today, now=now, clients=clients)
-    episode_ids: list[int] = []
-    for number, plan in enumerate(episodes, start=1):
-        episode_ids.append(write_episode(plan, workers[plan.worker], today=today, now=now))
-        if progress is not None:
-            progress(1)
-        if checkpoint is not None and number % checkpoint_every == 0:
-            checkpoint()
+    rng = supervision_rng(seed)
+    supervision = plan_supervision(rng, episodes, notes, today=today)
+    writer = HistoryWriter(
+        episodes, supervision, workers=workers, supervisors=supervisors, now=now, rng=rng
+    )
+    episode_ids = writer.write(
+        demo_timeline(episodes, supervision, now=now),
+        progress=progress,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+    )
     for planned in notes:
         note = write_note(
             workers[planned.worker],
@@ -103,9 +78,12 @@ def build_demo_service(
             shared_with_supervisor=planned.shared,
         )
         # write_note records today's caseload and time; a demo note written in the past
-        # gets the time it was written and the author's active caseload on that day.
+        # gets the time it was written and the author's active caseload on that day, with
+        # the cases moved to or from them by then.
         note.written_at = planned.at
-        note.caseload_at_writing = planned.caseload
+        note.caseload_at_writing = supervision.caseload_on(
+            episodes, planned.worker, local_date(planned.at)
+        )
     re_refer_a_discharged_client(workers[0], today=today)
     curve_episodes = rebuild_expected_curves()
     return summarise_demo(workers, curve_episodes=curve_episodes)
@@ -177,4 +155,7 @@ def summarise_demo(workers: Sequence[User], *, curve_episodes: int) -> DemoSumma
         curve_episodes=curve_episodes,
         active_by_worker=active,
         waiting_by_worker=waiting,
+        sessions=db.session.scalar(select(func.count(SupervisionSession.id))) or 0,
+        reviews=db.session.scalar(select(func.count(SupervisionReview.id))) or 0,
+        reassignments=db.session.scalar(select(func.count(EpisodeReassignment.id))) or 0,
     )

@@ -14,6 +14,7 @@ from caseload.domain.codes import (
     NotCollectedReason,
     ReflectiveTheme,
     RiskLevel,
+    SupervisionDecision,
 )
 from caseload.domain.dates import LONDON
 from caseload.domain.scoring import AnswerValue
@@ -125,6 +126,70 @@ class PlannedNote:
 
 
 @dataclass(frozen=True)
+class PlannedSession:
+    """A weekly supervision session with one worker: when it starts, how long it may run."""
+
+    worker: int
+    at: datetime
+    minutes: int
+
+
+@dataclass(frozen=True)
+class PlannedCheck:
+    """A supervisor looking at their queue between sessions (``team`` indexes TEAMS)."""
+
+    team: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PlannedReassignment:
+    """A case moved by its supervisor to another worker in the same team."""
+
+    episode: int  # index into the plan's episodes
+    to_worker: int
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class SupervisionPlan:
+    """The demo's supervision history to write: sessions, checks and reassignments."""
+
+    sessions: tuple[PlannedSession, ...]
+    checks: tuple[PlannedCheck, ...]
+    reassignments: tuple[PlannedReassignment, ...]
+
+    def holder(self, episodes: list[PlannedEpisode], index: int, day: date) -> int:
+        """The worker holding episode ``index`` on ``day`` (a move counts from its day)."""
+        worker = episodes[index].worker
+        for move in sorted(self.reassignments, key=lambda m: m.at):
+            if move.episode == index and move.at.astimezone(LONDON).date() <= day:
+                worker = move.to_worker
+        return worker
+
+    def caseload_on(self, episodes: list[PlannedEpisode], worker: int, day: date) -> int:
+        """The worker's active caseload on ``day``, with the cases moved by then."""
+        moved = {move.episode for move in self.reassignments}
+        return sum(
+            1
+            for index, episode in enumerate(episodes)
+            if episode.active_on(day)
+            and (self.holder(episodes, index, day) if index in moved else episode.worker) == worker
+        )
+
+
+@dataclass(frozen=True)
+class PlannedReview:
+    """What a supervisor records for one case."""
+
+    reason: str
+    decision: SupervisionDecision
+    note: str
+    next_review_on: date | None
+
+
+@dataclass(frozen=True)
 class DemoSummary:
     """What the demo builder made, for the command's report and for tests."""
 
@@ -138,6 +203,11 @@ class DemoSummary:
     curve_episodes: int
     active_by_worker: dict[str, int]
     waiting_by_worker: dict[str, int]
+    #: The supervision history: sessions held, reviews recorded (in and out of sessions),
+    #: and cases moved between workers.
+    sessions: int = 0
+    reviews: int = 0
+    reassignments: int = 0
 
     @property
     def recovery_rate(self) -> float | None:

@@ -102,3 +102,15 @@ def demo_workers() -> list[User]:
     if set(found) != set(names):
         raise ServiceError("Build the demo staff before the demo caseload.")
     return [found[name] for name in names]
+
+
+def demo_supervisors() -> list[User]:
+    """The demo supervisors in team order (supervisor1 for the first team); ServiceError
+    when the staff is missing."""
+    names = [username for username, _ in SUPERVISORS]
+    found = {
+        u.username: u for u in db.session.scalars(select(User).where(User.username.in_(names)))
+    }
+    if set(found) != set(names):
+        raise ServiceError("Build the demo staff before the demo caseload.")
+    return [found[name] for name in names]

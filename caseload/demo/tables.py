@@ -12,7 +12,9 @@ from caseload.domain.codes import (
     DischargeReason,
     ReferralSource,
     ReflectiveTheme,
+    SupervisionDecision,
 )
+from caseload.domain.flags import FlagKind
 
 DEFAULT_SEED = 2009
 DEFAULT_CLIENTS = 600
@@ -91,3 +93,70 @@ LOAD_THEMES = (
     ReflectiveTheme.SUPERVISION_SUPPORT,
     ReflectiveTheme.TRAINING_VS_COMPLEXITY,
 )
+
+#: Case-management supervision: weekly sessions with each worker over the last weeks
+#: (about an hour a week per worker, often under three minutes a case; issue 9).
+SUPERVISION_WEEKS = 13
+#: The history stops this many days before today: every red case is then due a review
+#: (7 days), and the supervisor who signs in finds this week's queue waiting.
+SUPERVISION_ENDS_DAYS = 7
+#: A week without a session (leave, sickness, a training day), per worker and week.
+SESSION_SKIPPED = 0.1
+#: How long a session runs, in minutes (drawn uniformly), and how long a case takes by
+#: the colour of its most severe flag to discuss.
+SESSION_MINUTES = (35, 60)
+CASE_MINUTES = {"red": (3.0, 7.0), "amber": (1.5, 4.0), "info": (1.0, 2.0)}
+#: A case opened in a session without a review being recorded (talked about, not decided).
+OPENED_NOT_REVIEWED = 0.08
+#: A supervisor checking the queue between sessions, per team and week, and how many red
+#: cases with new evidence they then review there and then.
+CHECK_BETWEEN_SESSIONS = 0.7
+CHECK_REVIEWS = 2
+#: Cases moved from each team's heaviest caseload to its lightest, for the full demo.
+REASSIGNMENTS_PER_TEAM = 2
+
+_ROUTINE = {SupervisionDecision.CONTINUE: 85, SupervisionDecision.OTHER: 15}
+#: The decision a review makes, by the kind of the most severe flag it discussed.
+REVIEW_DECISIONS: dict[FlagKind, dict[SupervisionDecision, int]] = {
+    FlagKind.RISK: {
+        SupervisionDecision.REVIEW_RISK: 70,
+        SupervisionDecision.STEP_UP: 15,
+        SupervisionDecision.CONTINUE: 15,
+    },
+    FlagKind.DETERIORATION: {
+        SupervisionDecision.STEP_UP: 45,
+        SupervisionDecision.CHANGE_INTERVENTION: 35,
+        SupervisionDecision.REVIEW_RISK: 20,
+    },
+    FlagKind.SEVERE_AT_ENTRY: {
+        SupervisionDecision.CONTINUE: 55,
+        SupervisionDecision.STEP_UP: 45,
+    },
+    FlagKind.NOT_ON_TRACK: {
+        SupervisionDecision.CHANGE_INTERVENTION: 50,
+        SupervisionDecision.STEP_UP: 25,
+        SupervisionDecision.CONTINUE: 25,
+    },
+    FlagKind.COMPLEXITY: {
+        SupervisionDecision.CONTINUE: 50,
+        SupervisionDecision.SIGNPOST: 40,
+        SupervisionDecision.OTHER: 10,
+    },
+    FlagKind.DISENGAGING: {
+        SupervisionDecision.CONTINUE: 45,
+        SupervisionDecision.DISCHARGE: 35,
+        SupervisionDecision.OTHER: 20,
+    },
+    FlagKind.LONG_TREATMENT: {
+        SupervisionDecision.CONTINUE: 40,
+        SupervisionDecision.DISCHARGE: 35,
+        SupervisionDecision.STEP_UP: 25,
+    },
+    FlagKind.INCOMPLETE_QUESTIONNAIRES: _ROUTINE,
+    FlagKind.MISSING_MEASURES: _ROUTINE,
+    FlagKind.REVIEW_OVERDUE: {
+        SupervisionDecision.CONTINUE: 80,
+        SupervisionDecision.CHANGE_INTERVENTION: 10,
+        SupervisionDecision.OTHER: 10,
+    },
+}

@@ -1,9 +1,11 @@
 """The demo service's words, loaded from JSON data in ``seed_data/demo``.
 
 Names, GP practices, complexity and consent notes, contact and discharge
-notes, risk phrases and reflective-note texts are data, not code: each file
+notes, risk phrases, reflective-note texts and supervision reasons and decisions
+are data, not code: each file
 is read on first use and cached, never at import. Keys that name a code
-(a complexity factor, discharge reason, risk level or reflective theme) are
+(a complexity factor, discharge reason, risk level, reflective theme, flag kind or
+supervision decision) are
 the enum's value, and every member must have an entry.
 """
 
@@ -17,7 +19,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from caseload.domain.codes import ComplexityFactor, DischargeReason, ReflectiveTheme, RiskLevel
+from caseload.domain.codes import (
+    ComplexityFactor,
+    DischargeReason,
+    ReflectiveTheme,
+    RiskLevel,
+    SupervisionDecision,
+)
+from caseload.domain.flags import FlagKind
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "seed_data" / "demo"
 
@@ -47,6 +56,13 @@ class DemoText:
     #: The risk plan written when a case is discharged with risk or a red flag open.
     risk_discharge_plan: str
     note_texts: Mapping[ReflectiveTheme, tuple[str, ...]]
+    #: Why a supervisor discussed a case, by the kind of its most severe flag.
+    review_reasons: Mapping[FlagKind, tuple[str, ...]]
+    #: What a supervisor wrote with each decision.
+    review_notes: Mapping[SupervisionDecision, tuple[str, ...]]
+    #: Added to the note of a review made outside a supervision session.
+    between_sessions: str
+    reassignment_reasons: tuple[str, ...]
 
 
 def _read(directory: Path, name: str) -> dict[str, Any]:
@@ -71,6 +87,7 @@ def load_demo_text(directory: Path = DEFAULT_DIRECTORY) -> DemoText:
     notes = _read(directory, "contact_notes.json")
     risk = _read(directory, "risk.json")
     reflective = _read(directory, "reflective_notes.json")
+    supervision = _read(directory, "supervision.json")
     return DemoText(
         first_names=tuple(people["first_names"]),
         last_names=tuple(people["last_names"]),
@@ -94,6 +111,15 @@ def load_demo_text(directory: Path = DEFAULT_DIRECTORY) -> DemoText:
             theme: tuple(texts)
             for theme, texts in _by_code(ReflectiveTheme, reflective["texts"]).items()
         },
+        review_reasons={
+            kind: tuple(texts) for kind, texts in _by_code(FlagKind, supervision["reasons"]).items()
+        },
+        review_notes={
+            decision: tuple(texts)
+            for decision, texts in _by_code(SupervisionDecision, supervision["notes"]).items()
+        },
+        between_sessions=supervision["between_sessions"],
+        reassignment_reasons=tuple(supervision["reassignment_reasons"]),
     )
 
 

@@ -329,11 +329,15 @@ def disengaging_flag(facts: EpisodeFacts, settings: FlagSettings = DEFAULT_SETTI
     """Amber after two non-attendances in a row or 28 days without an attended contact."""
     summary = facts.summary
     if summary.consecutive_dnas >= settings.dna_run:
+        # A run of missed appointments starts after the last attended contact, so that date
+        # and the run's length name the evidence: a new run after the client came back is
+        # new evidence even when it is as long as one a review already saw.
+        after = _stamp(summary.last_attended_at) or "none"
         return Flag(
             FlagKind.DISENGAGING,
             Severity.AMBER,
             f"The client has missed the last {summary.consecutive_dnas} appointments in a row.",
-            f"dnas={summary.consecutive_dnas}",
+            f"dnas={summary.consecutive_dnas},after={after}",
         )
     if summary.last_attended_at is None:
         return None  # still waiting: the wait is the service's, not disengagement

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -502,3 +502,18 @@ def test_worker_flag_settings_are_used() -> None:
 def test_worker_flags_reject_impossible_counts() -> None:
     with pytest.raises(ValueError, match="risk cases"):
         worker_flags(active_caseload=3, risk_cases=4)
+
+
+def test_a_new_run_of_missed_appointments_is_new_evidence() -> None:
+    """A review that saw two missed appointments does not clear a later run of two that
+    started after the client came back: the run's key names the last attended contact."""
+    before = disengaging_flag(facts(consecutive_dnas=2, last_attended_at=LAST_SEEN))
+    came_back = disengaging_flag(
+        facts(consecutive_dnas=2, last_attended_at=LAST_SEEN + timedelta(days=14))
+    )
+    longer = disengaging_flag(facts(consecutive_dnas=3, last_attended_at=LAST_SEEN))
+    assert before is not None
+    assert came_back is not None
+    assert longer is not None
+    assert len({before.key, came_back.key, longer.key}) == 3
+    assert disengaging_flag(facts(consecutive_dnas=2, last_attended_at=LAST_SEEN)) == before

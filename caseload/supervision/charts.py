@@ -1,0 +1,115 @@
+"""The team-load figure: one small chart per worker of their active caseload by week,
+with the service's cap drawn across it. Plain data in, a JSON-safe figure out; no Flask,
+no database. Pages carry each figure in a ``data-figure`` attribute and
+``static/js/chart.mjs`` draws it (see ``caseload/charts.py``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import plotly.graph_objects as go
+
+from caseload.charts import FONT_FAMILY, SECONDARY_TEXT_COLOUR, TEXT_COLOUR
+from caseload.domain.dates import format_date
+from caseload.domain.wording import plural
+
+CASELOAD_COLOUR = "#005eb8"  # NHS blue
+CAP_COLOUR = "#d5281b"  # NHS red; the cap is also dashed and labelled, never colour alone
+#: Head room above the larger of the cap and the highest week, so the cap line shows whole.
+HEADROOM = 5
+
+
+def weekly_caseload_chart(
+    weeks: Sequence[date], weekly: Sequence[int], *, cap: int
+) -> dict[str, Any]:
+    """Active caseload at the end of each week (x: the week's Monday) with the cap as a
+    dashed, labelled line: one of the team-load page's small multiples."""
+    if len(weeks) != len(weekly):
+        raise ValueError("one value per week")
+    days = [week.isoformat() for week in weeks]
+    fig = go.Figure(
+        go.Scatter(
+            x=days,
+            y=list(weekly),
+            name="Active cases",
+            mode="lines+markers",
+            line={"color": CASELOAD_COLOUR, "width": 2},
+            marker={"color": CASELOAD_COLOUR, "size": 6, "symbol": "circle"},
+            customdata=[format_date(week) for week in weeks],
+            hovertemplate="Week beginning %{customdata}<br>%{y} active cases<extra></extra>",
+        )
+    )
+    fig.add_shape(
+        type="line",
+        xref="x domain",
+        yref="y",
+        x0=0,
+        x1=1,
+        y0=cap,
+        y1=cap,
+        line={"color": CAP_COLOUR, "width": 2, "dash": "dash"},
+        name="cap",
+    )
+    fig.add_annotation(
+        text=f"Cap {cap}",
+        xref="x domain",
+        yref="y",
+        x=0,
+        y=cap,
+        xanchor="left",
+        yanchor="bottom",
+        showarrow=False,
+        font={"size": 12, "color": CAP_COLOUR},
+    )
+    top = max([cap, *weekly]) + HEADROOM
+    fig.update_xaxes(
+        type="date",
+        tickformat="%-d %b",
+        showgrid=False,
+        showline=True,
+        linecolor=SECONDARY_TEXT_COLOUR,
+        fixedrange=True,
+    )
+    fig.update_yaxes(
+        title_text="Active cases",
+        range=[0, top],
+        rangemode="tozero",
+        zeroline=False,
+        gridcolor="#e8edee",
+        fixedrange=True,
+    )
+    fig.update_layout(
+        template="none",
+        font={"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOUR},
+        height=260,
+        margin={"l": 56, "r": 16, "t": 16, "b": 40},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        showlegend=False,
+        hovermode="closest",
+        hoverlabel={"font": {"family": FONT_FAMILY}},
+        meta={"cap": cap, "weeks": len(weeks)},
+    )
+    figure: dict[str, Any] = json.loads(fig.to_json())
+    return figure
+
+
+def weekly_caseload_summary(
+    name: str, weeks: Sequence[date], weekly: Sequence[int], *, cap: int
+) -> str:
+    """One plain sentence describing a worker's chart, for screen readers."""
+    if not weeks:
+        return f"No weeks to show for {name}."
+    highest = max(weekly)
+    over = sum(1 for count in weekly if count > cap)
+    sentence = (
+        f"{name}'s active caseload by week from {format_date(weeks[0])} to "
+        f"{format_date(weeks[-1])}: {weekly[0]} at the start, {weekly[-1]} this week, "
+        f"highest {highest}, against a cap of {cap}"
+    )
+    if over:
+        sentence += f"; above the cap in {plural(over, 'week')}"
+    return sentence + "."
