@@ -16,6 +16,8 @@ from caseload.domain.dates import local_date
 from caseload.extensions import db
 from caseload.models import User
 from caseload.services import ServiceError
+from caseload.services.audit import verify_chain
+from caseload.services.backup import backup_database, restore_database
 from caseload.services.curves import rebuild_expected_curves
 from caseload.services.users import create_user
 
@@ -97,6 +99,10 @@ def seed_demo_command(if_empty: bool, seed: int, clients: int) -> None:
             f"{summary.finished_at_caseness} finished at caseness."
         )
         click.echo(
+            f"Supervision: {summary.sessions} sessions, {summary.reviews} reviews, "
+            f"{summary.reassignments} cases reassigned."
+        )
+        click.echo(
             "Open cases (in treatment + waiting): "
             + ", ".join(
                 f"{name} {summary.active_by_worker[name]}+{summary.waiting_by_worker[name]}"
@@ -115,10 +121,85 @@ def seed_demo_command(if_empty: bool, seed: int, clients: int) -> None:
     help="Fewest episodes behind an expected score.",
 )
 def rebuild_curves_command(min_episodes: int) -> None:
-    """Rebuild the expected-recovery curves from the service's finished episodes."""
+    """Rebuild the expected-recovery curves from the service's finished episodes of clients
+    who consent to central reporting."""
     used = rebuild_expected_curves(min_episodes=min_episodes)
     db.session.commit()
-    click.echo(f"Expected curves rebuilt from {used} finished episodes.")
+    click.echo(
+        f"Expected curves rebuilt from {used} finished episodes of clients who consent "
+        "to central reporting."
+    )
+
+
+@click.command("verify-audit")
+@click.option(
+    "--anchor",
+    metavar="ID:HASH",
+    default=None,
+    help="An event id and the hash recorded for it earlier (printed by this command).",
+)
+def verify_audit_command(anchor: str | None) -> None:
+    """Check the audit trail's hash chain; exit non-zero at the first broken link."""
+    check = verify_chain(anchor=_anchor(anchor) if anchor else None)
+    if check.broken is not None:
+        raise click.ClickException(
+            f"Audit trail broken at event {check.broken.event_id}: it {check.broken.problem}. "
+            f"{check.events} events before it are intact."
+        )
+    click.echo(f"Audit trail intact: {check.events} events.")
+    if check.last_id is not None:
+        click.echo(f"Last event: {check.last_id}:{check.last_hash} (record it as an anchor).")
+
+
+def _anchor(text: str) -> tuple[int, str]:
+    event_id, _, event_hash = text.partition(":")
+    if not event_id.isdigit() or len(event_hash) != 64:
+        raise click.BadParameter("give the event id and its hash as ID:HASH", param_hint="--anchor")
+    return int(event_id), event_hash.lower()
+
+
+@click.command("backup")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="The new backup file (never overwritten).",
+)
+def backup_command(out: Path) -> None:
+    """Back up the database (safe while the application serves)."""
+    try:
+        result = backup_database(db.engine, out)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Backed up to {result.path} ({result.method}, {result.size:,} bytes).")
+
+
+@click.command("restore")
+@click.argument("backup", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the contents of a database that holds data.")
+def restore_command(backup: Path, force: bool) -> None:
+    """Restore a backup into the database, then check the audit trail."""
+    db.session.remove()
+    try:
+        result = restore_database(db.engine, backup, force=force)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(
+        f"Restored {backup}: {sum(result.rows.values()):,} rows in {len(result.rows)} tables, "
+        f"at migration {result.revision or 'none'}."
+    )
+    if result.chain is None:
+        click.echo(
+            "The backup predates the audit chain: run `flask --app caseload db upgrade`, "
+            "then `flask --app caseload verify-audit`."
+        )
+    elif result.chain.broken is not None:
+        broken = result.chain.broken
+        raise click.ClickException(
+            f"Audit trail broken at event {broken.event_id}: it {broken.problem}."
+        )
+    else:
+        click.echo(f"Audit trail intact: {result.chain.events} events.")
 
 
 def init_app(app: Flask) -> None:
@@ -126,3 +207,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(rebuild_curves_command)
+    app.cli.add_command(verify_audit_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

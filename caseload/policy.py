@@ -17,7 +17,7 @@ from flask_login import AnonymousUserMixin
 from sqlalchemy import ColumnElement, Select, and_, false, select
 
 from caseload.domain.codes import Role
-from caseload.models import Client, Episode, ReflectiveNote, Team, User
+from caseload.models import Client, Episode, ReflectiveNote, SupervisionSession, Team, User
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -95,19 +95,37 @@ def supervised_worker_ids(supervisor: User) -> Select[int]:
     )
 
 
+def episodes_in_force() -> ColumnElement[bool]:
+    """A SQL condition on episodes: those not marked entered in error.
+
+    Records are never deleted through the app. An episode (or a whole client, for a
+    client registered twice) recorded by mistake is marked entered in error instead:
+    from then on no list, search, diary, queue or report shows it, because every
+    visibility clause below and the reporting base (``caseload/reporting/base.py``)
+    include this one. The row and its audit trail stay in the database.
+    """
+    return Episode.entered_in_error_at.is_(None)
+
+
+def clients_in_force() -> ColumnElement[bool]:
+    """A SQL condition on clients: those not marked entered in error (see above)."""
+    return Client.entered_in_error_at.is_(None)
+
+
 def visible_episodes(asker: Asker) -> ColumnElement[bool]:
     """A SQL condition on episodes: the ones this person may see.
 
     Workers see the episodes assigned to them; supervisors those of the workers
     in the teams they supervise; leads and admins no individual episode at all.
+    Nobody sees an episode entered in error (``episodes_in_force``).
     """
     user = _staff(asker)
     if user is None:
         return false()
     if user.role is Role.WORKER:
-        return Episode.worker_id == user.id
+        return and_(episodes_in_force(), Episode.worker_id == user.id)
     if user.role is Role.SUPERVISOR:
-        return Episode.worker_id.in_(supervised_worker_ids(user))
+        return and_(episodes_in_force(), Episode.worker_id.in_(supervised_worker_ids(user)))
     return false()
 
 
@@ -117,8 +135,12 @@ def visible_clients(asker: Asker) -> ColumnElement[bool]:
     A legitimate relationship is an episode the person may see, open or discharged:
     a worker who holds or held one of the client's episodes, or that worker's
     supervisor. Anyone else finds the client only in the limited search result.
+    A client entered in error is nobody's to open (``clients_in_force``).
     """
-    return Client.id.in_(select(Episode.client_id).where(visible_episodes(asker)))
+    return and_(
+        clients_in_force(),
+        Client.id.in_(select(Episode.client_id).where(visible_episodes(asker))),
+    )
 
 
 def changeable_episodes(asker: Asker) -> ColumnElement[bool]:
@@ -126,13 +148,18 @@ def changeable_episodes(asker: Asker) -> ColumnElement[bool]:
     user = _staff(asker)
     if user is None or user.role is not Role.WORKER:
         return false()
-    return Episode.worker_id == user.id
+    return and_(episodes_in_force(), Episode.worker_id == user.id)
 
 
 def can_change_episode(asker: Asker, episode: Episode) -> bool:
     """Workers change their own episodes; supervisors act through supervision instead."""
     user = _staff(asker)
-    return user is not None and user.role is Role.WORKER and episode.worker_id == user.id
+    return (
+        user is not None
+        and user.role is Role.WORKER
+        and episode.worker_id == user.id
+        and episode.entered_in_error_at is None
+    )
 
 
 def visible_notes(asker: Asker) -> ColumnElement[bool]:
@@ -152,6 +179,21 @@ def visible_notes(asker: Asker) -> ColumnElement[bool]:
             ReflectiveNote.author_id.in_(supervised_worker_ids(user)),
         )
     return false()
+
+
+def own_sessions(asker: Asker) -> ColumnElement[bool]:
+    """A SQL condition on supervision sessions: the ones this person may open.
+
+    A supervisor opens the sessions they ran with a worker still in their teams;
+    nobody else opens a session (its cases are that worker's clients).
+    """
+    user = _staff(asker)
+    if user is None or user.role is not Role.SUPERVISOR:
+        return false()
+    return and_(
+        SupervisionSession.supervisor_id == user.id,
+        SupervisionSession.worker_id.in_(supervised_worker_ids(user)),
+    )
 
 
 def can_view_worker(asker: Asker, worker: User) -> bool:

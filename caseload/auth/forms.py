@@ -30,3 +30,31 @@ class MfaForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Sign-out is a POST with a CSRF token and nothing else."""
+
+
+class NewPassphraseForm(FlaskForm):
+    """A passphrase of the user's own, in place of the temporary one (first sign-in)."""
+
+    password = PasswordField(
+        "New passphrase",
+        validators=[DataRequired("Enter a new passphrase."), Length(max=200)],
+    )
+    confirmation = PasswordField(
+        "New passphrase again",
+        validators=[DataRequired("Enter the new passphrase again."), Length(max=200)],
+    )
+
+
+class ConfirmIdentityForm(FlaskForm):
+    """The passphrase and a code again, before a sensitive change."""
+
+    password = PasswordField(
+        "Passphrase", validators=[DataRequired("Enter your passphrase."), Length(max=200)]
+    )
+    code = StringField(
+        "Security code",
+        validators=[
+            DataRequired("Enter the 6-digit code from your authenticator app."),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="Enter the code as 6 digits."),
+        ],
+    )

@@ -17,13 +17,19 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
-from caseload.auth.forms import LoginForm, LogoutForm, MfaForm
+from caseload.auth.forms import (
+    ConfirmIdentityForm,
+    LoginForm,
+    LogoutForm,
+    MfaForm,
+    NewPassphraseForm,
+)
 from caseload.extensions import db
 from caseload.models import User
 from caseload.policy import PUBLIC, SIGNED_IN, policy
 from caseload.services import auth
 from caseload.services.audit import record_event
-from caseload.web import safe_next
+from caseload.web import safe_next, submit
 
 bp = Blueprint("auth", __name__)
 
@@ -53,9 +59,38 @@ def login() -> ResponseReturnValue:
         session["pending_since"] = time.time()
         if next_url:
             session["next"] = next_url
+        if user.must_change_password:
+            return redirect(url_for("auth.new_passphrase"))
         auth.ensure_totp_secret(user)
         return redirect(url_for("auth.mfa"))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/new-passphrase", methods=["GET", "POST"])
+@policy(PUBLIC)
+def new_passphrase() -> ResponseReturnValue:
+    """First sign-in with a temporary passphrase: choose one's own, then the code step."""
+    user = _pending_user()
+    if user is None:
+        flash("Sign in again to continue.", "info")
+        return redirect(url_for("auth.login"))
+    if not user.must_change_password:
+        return redirect(url_for("auth.mfa"))
+    form = NewPassphraseForm()
+    outcome = submit(
+        form,
+        lambda: auth.set_new_passphrase(
+            user, password=form.password.data or "", confirmation=form.confirmation.data or ""
+        ),
+    )
+    if outcome.saved:
+        session["pending_since"] = time.time()  # the code step gets its full time
+        auth.ensure_totp_secret(user)
+        flash("Your passphrase is changed. Now set up your authenticator.", "success")
+        return redirect(url_for("auth.mfa"))
+    return render_template(
+        "auth/new_passphrase.html", form=form, user=user, problems=outcome.problems
+    ), outcome.status
 
 
 @bp.route("/login/mfa", methods=["GET", "POST"])
@@ -66,6 +101,8 @@ def mfa() -> ResponseReturnValue:
     if user is None:
         flash("Sign in again to continue.", "info")
         return redirect(url_for("auth.login"))
+    if user.must_change_password:
+        return redirect(url_for("auth.new_passphrase"))
     form = MfaForm()
     if form.validate_on_submit():
         if auth.is_throttled(user.username):
@@ -103,6 +140,29 @@ def logout() -> ResponseReturnValue:
     session.clear()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/login/confirm", methods=["GET", "POST"])
+@policy(SIGNED_IN)
+def confirm() -> ResponseReturnValue:
+    """Give the passphrase and a code again before a sensitive change, then go back."""
+    form = ConfirmIdentityForm()
+    next_url = safe_next(request.args.get("next")) or url_for("main.home")
+    if form.is_submitted() and auth.is_throttled(current_user.username):
+        minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
+        message = f"Too many failed attempts. Wait {minutes} minutes, then try again."
+        return render_template("auth/confirm.html", form=form, locked_message=message), 429
+    outcome = submit(
+        form,
+        lambda: auth.confirm_identity(
+            current_user, password=form.password.data or "", code=form.code.data or ""
+        ),
+    )
+    if outcome.saved:
+        return redirect(next_url)
+    return render_template(
+        "auth/confirm.html", form=form, problems=outcome.problems
+    ), outcome.status
 
 
 def _pending_user() -> User | None:

@@ -12,6 +12,7 @@ from caseload.models.episodes import (
 from caseload.models.notes import NoteTheme, ReflectiveNote
 from caseload.models.scores import ContactScore, EpisodeMeasureSummary
 from caseload.models.security import AuthFailure, UserSession
+from caseload.models.settings import SettingsRevision, SettingValue
 from caseload.models.supervision import (
     EpisodeReassignment,
     SupervisionReview,
@@ -37,6 +38,8 @@ __all__ = [
     "ExpectedCurveCache",
     "NoteTheme",
     "ReflectiveNote",
+    "SettingValue",
+    "SettingsRevision",
     "SupervisionReview",
     "SupervisionReviewFlag",
     "SupervisionSession",

@@ -20,8 +20,9 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    #: Kept as text too, so the trail reads the same after an account is renamed.
-    actor_username: Mapped[str | None] = mapped_column(String(64))
+    #: Kept as text too, so the trail reads the same after an account is renamed (and
+    #: names who tried a failed sign-in); indexed for "what did this user see?".
+    actor_username: Mapped[str | None] = mapped_column(String(64), index=True)
     #: Dotted verb, e.g. ``login.success``, ``episode.view``, ``access.denied``.
     action: Mapped[str] = mapped_column(String(64), index=True)
     object_type: Mapped[str | None] = mapped_column(String(40))
@@ -31,6 +32,13 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     ip: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The ``hash`` of the event before this one in id order (``GENESIS`` for the first):
+    #: the link of the hash chain (caseload.services.audit, docs/security.md).
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    #: SHA-256 (hex) of this event's content, its clients and ``prev_hash``. An edit,
+    #: deletion or insertion made behind the application's back breaks the chain there;
+    #: None only for a row written outside the application, which the check reports.
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     #: Every client the event concerns, the one it opened or all that a list showed.
     clients: Mapped[list[AuditEventClient]] = relationship(

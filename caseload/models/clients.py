@@ -87,11 +87,16 @@ class Client(db.Model):  # type: ignore[name-defined]
     consent_central_reporting: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Set when the record was made by mistake (a client registered twice): it leaves
+    #: every list and report but is never deleted (``caseload.policy.clients_in_force``).
+    entered_in_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    entered_in_error_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entered_in_error_reason: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
 
-    created_by: Mapped[User] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     consent_records: Mapped[list[ConsentRecord]] = relationship(
         back_populates="client",
         order_by="[ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc()]",

@@ -54,12 +54,17 @@ class Episode(db.Model):  # type: ignore[name-defined]
     #: review) or a red flag was open: who knows, and what the client will do if it rises.
     discharge_risk_plan: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Set when the episode was recorded by mistake: it leaves every list and report
+    #: but is never deleted (``caseload.policy.episodes_in_force``).
+    entered_in_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    entered_in_error_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entered_in_error_reason: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
 
     client: Mapped[Client] = relationship(back_populates="episodes")
-    worker: Mapped[User] = relationship()
+    worker: Mapped[User] = relationship(foreign_keys=[worker_id])
     summary: Mapped[EpisodeSummary] = relationship(back_populates="episode", uselist=False)
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="episode", order_by="Contact.occurred_at, Contact.id"

@@ -25,6 +25,9 @@ class UserSession(db.Model):  # type: ignore[name-defined]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the user last gave their passphrase and code in this session (the sign-in,
+    #: or a confirmation since): changes of role and team need it to be recent.
+    authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Why it ended: signed out, idle, expired, disabled.
     end_reason: Mapped[str | None] = mapped_column(String(20))

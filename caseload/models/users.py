@@ -44,6 +44,9 @@ class User(db.Model):  # type: ignore[name-defined]
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", use_alter=True), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Set for a temporary passphrase an administrator issued: the next sign-in must
+    #: choose a new one before the code step (docs/admin-guide.md).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The last TOTP time step accepted, so a code cannot be replayed.

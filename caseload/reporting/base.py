@@ -9,34 +9,38 @@ the next query.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 
 from caseload.models import Client, Episode, EpisodeSummary, ReflectiveNote
+from caseload.policy import clients_in_force, episodes_in_force
 
 
 def consented_client_ids() -> Select[int]:
-    """Ids of clients who currently consent to central reporting."""
-    return select(Client.id).where(Client.consent_central_reporting.is_(True))
+    """Ids of clients who currently consent to central reporting (and were not
+    registered by mistake: a client entered in error is in no report)."""
+    return select(Client.id).where(Client.consent_central_reporting.is_(True), clients_in_force())
 
 
 def reportable_episodes() -> Select[Episode, EpisodeSummary]:
-    """Episodes of consenting clients, with their summaries: the base for outcome figures."""
+    """Episodes of consenting clients, with their summaries: the base for outcome figures.
+    An episode entered in error is left out like a client without consent."""
     return (
         select(Episode, EpisodeSummary)
         .join(EpisodeSummary, EpisodeSummary.episode_id == Episode.id)
-        .where(Episode.client_id.in_(consented_client_ids()))
+        .where(Episode.client_id.in_(consented_client_ids()), episodes_in_force())
     )
 
 
 def reportable_notes() -> Select[ReflectiveNote]:
-    """Reflective notes that may be counted: unlinked, or linked to a consenting client."""
+    """Reflective notes that may be counted: unlinked, or linked to a consenting client's
+    episode in force."""
     return (
         select(ReflectiveNote)
         .outerjoin(Episode, Episode.id == ReflectiveNote.episode_id)
         .where(
             or_(
                 ReflectiveNote.episode_id.is_(None),
-                Episode.client_id.in_(consented_client_ids()),
+                and_(Episode.client_id.in_(consented_client_ids()), episodes_in_force()),
             )
         )
     )

@@ -14,8 +14,15 @@ from sqlalchemy import delete, func, insert, select, update
 from caseload.db import utcnow
 from caseload.extensions import db
 from caseload.models import AuthFailure, User, UserSession
+from caseload.services import ServiceError
 from caseload.services.audit import client_ip, record_event, record_event_now, write_independently
-from caseload.services.passwords import burn_verification_time, verify_password
+from caseload.services.passwords import (
+    burn_verification_time,
+    hash_password,
+    passphrase_problems,
+    verify_password,
+)
+from caseload.services.settings import service_settings
 
 TOTP_ISSUER = "caseload"
 TOTP_INTERVAL = 30
@@ -191,14 +198,14 @@ def load_session_user(session_id: str) -> User | None:
     session = db.session.get(UserSession, session_id)
     if session is None or session.ended_at is not None:
         return None
-    cfg = current_app.config
+    settings = service_settings()
     now = utcnow()
     reason = None
     if not session.user.active:
         reason = "disabled"
-    elif now - session.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]):
+    elif now - session.created_at > timedelta(hours=settings.session_absolute_hours):
         reason = "expired"
-    elif now - session.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
+    elif now - session.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
         reason = "idle"
     if reason is not None:
         write_independently(
@@ -214,3 +221,72 @@ def load_session_user(session_id: str) -> User | None:
     user = session.user
     user.auth_session_id = session.id
     return user
+
+
+# A temporary passphrase, changed at first sign-in ------------------------------------
+
+
+SAME_AS_TEMPORARY = "Choose a passphrase of your own, not the temporary one."  # noqa: S105
+
+
+def set_new_passphrase(user: User, *, password: str, confirmation: str) -> None:
+    """Replace a temporary passphrase with the user's own (first sign-in).
+
+    Checked against the passphrase rules; it must differ from the temporary one.
+    Clears ``must_change_password``. Audited as ``user.password_change``.
+    """
+    errors: dict[str, str] = {}
+    problems = passphrase_problems(password, username=user.username, display_name=user.display_name)
+    if problems:
+        errors["password"] = problems[0]
+    elif verify_password(user.password_hash, password):
+        errors["password"] = SAME_AS_TEMPORARY
+    elif password != confirmation:
+        errors["confirmation"] = "The two passphrases are not the same."
+    if errors:
+        raise ServiceError(next(iter(errors.values())), field_errors=errors)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = False
+    record_event(
+        "user.password_change",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        detail={"first_sign_in": True},
+    )
+
+
+# A fresh sign-in for sensitive changes -------------------------------------------------
+
+NOT_CONFIRMED = "The passphrase or the code is not right. Try again with the next code."
+
+#: How recently the passphrase and code must have been given for a change of role or
+#: team (docs/admin-guide.md).
+FRESH_SIGN_IN = timedelta(minutes=5)
+
+
+def signed_in_recently(user: User, *, now: datetime | None = None) -> bool:
+    """Whether the user gave their passphrase and code in this session within
+    ``FRESH_SIGN_IN`` (at sign-in, or by confirming since)."""
+    if user.auth_session_id is None:
+        return False
+    session = db.session.get(UserSession, user.auth_session_id)
+    if session is None or session.ended_at is not None:
+        return False
+    return (now or utcnow()) - session.authenticated_at <= FRESH_SIGN_IN
+
+
+def confirm_identity(user: User, *, password: str, code: str) -> None:
+    """Check the signed-in user's passphrase and code again; the session then counts as
+    freshly signed in (audited as ``login.confirm``). A failure raises ServiceError and
+    counts towards throttling like a failed sign-in."""
+    session = db.session.get(UserSession, user.auth_session_id) if user.auth_session_id else None
+    if not verify_password(user.password_hash, password):
+        record_failure(user.username, reason="confirm password")
+        raise ServiceError(NOT_CONFIRMED, field_errors={"password": NOT_CONFIRMED})
+    if session is None or not verify_totp(user, code):
+        record_failure(user.username, reason="confirm code")
+        raise ServiceError(NOT_CONFIRMED, field_errors={"code": NOT_CONFIRMED})
+    session.authenticated_at = utcnow()
+    record_event("login.confirm", actor=user, object_type="user", object_id=user.id)

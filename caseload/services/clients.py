@@ -23,6 +23,7 @@ from caseload.domain.dates import format_date
 from caseload.domain.registration import age_on, normalise_gp_practice_code, normalise_postcode
 from caseload.extensions import db
 from caseload.models import Client, ConsentRecord, Episode, EpisodeSummary, User
+from caseload.policy import episodes_in_force
 from caseload.services import ServiceError
 from caseload.services.audit import record_event
 from caseload.services.settings import service_settings
@@ -339,7 +340,9 @@ def add_referral(asker: User, client: Client, referral: Referral, *, today: date
     # (SQLite serialises writers with BEGIN IMMEDIATE instead).
     db.session.execute(select(Client.id).where(Client.id == client.id).with_for_update())
     open_episode = db.session.scalar(
-        select(Episode.id).where(Episode.client_id == client.id, Episode.discharged_on.is_(None))
+        select(Episode.id).where(
+            Episode.client_id == client.id, Episode.discharged_on.is_(None), episodes_in_force()
+        )
     )
     if open_episode is not None:
         raise ServiceError(

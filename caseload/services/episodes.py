@@ -31,9 +31,6 @@ from caseload.domain.episodes import (
     summarise_episode,
 )
 from caseload.domain.flags import (
-    DEFAULT_SETTINGS as DEFAULT_FLAG_SETTINGS,
-)
-from caseload.domain.flags import (
     EpisodeFacts,
     Flag,
     FlagKind,
@@ -52,7 +49,6 @@ from caseload.models import (
     Episode,
     EpisodeMeasureSummary,
     EpisodeSummary,
-    ExpectedCurveCache,
     User,
 )
 from caseload.policy import (
@@ -62,6 +58,8 @@ from caseload.policy import (
 )
 from caseload.services import Conflict, NotVisible, ServiceError
 from caseload.services.audit import record_event, record_event_now
+from caseload.services.curves import current_curves
+from caseload.services.settings import flag_thresholds
 
 #: The summary-row columns that come straight from the pure summary facts.
 SUMMARY_FIELDS = tuple(
@@ -241,16 +239,16 @@ def summary_facts(summary: EpisodeSummary) -> EpisodeSummaryFacts:
 def flag_settings() -> FlagSettings:
     """The flag thresholds in force: the one accessor every caller reads them through.
 
-    The admin settings page will feed this; until then the defaults stand.
+    The defaults, the configuration, or what an administrator set on the settings page
+    (``caseload.services.settings``, cached per app server, reloaded after a change).
     """
-    return DEFAULT_FLAG_SETTINGS
+    return flag_thresholds()
 
 
 def cached_curves() -> tuple[ExpectedCurves, ...]:
-    """The service's expected-recovery curves from the database cache (may be empty)."""
-    return tuple(
-        ExpectedCurves.from_dict(row.data) for row in db.session.scalars(select(ExpectedCurveCache))
-    )
+    """The service's expected-recovery curves from the database cache (may be empty),
+    rebuilt after this transaction when stale (``caseload.services.curves.current_curves``)."""
+    return current_curves()
 
 
 def flags_for(

@@ -14,6 +14,9 @@ from zxcvbn import zxcvbn
 #: zxcvbn scores 0-4; below this a passphrase is too guessable.
 MIN_ZXCVBN_SCORE = 3
 MAX_LENGTH = 200
+#: zxcvbn refuses (ValueError) a longer input; its first 72 characters are enough to
+#: judge how guessable a passphrase is.
+ZXCVBN_MAX_LENGTH = 72
 
 
 def _hasher() -> PasswordHasher:
@@ -59,7 +62,7 @@ def passphrase_problems(password: str, *, username: str = "", display_name: str 
     user_inputs = [v for v in (username, display_name) if v]
     if username and username.lower() in password.lower():
         return ["Passphrase must not contain your username."]
-    result = zxcvbn(password[:100], user_inputs=user_inputs)
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=user_inputs)
     if result["score"] < MIN_ZXCVBN_SCORE:
         warning = result["feedback"].get("warning") or "It is too easy to guess."
         return [

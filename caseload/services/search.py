@@ -21,7 +21,14 @@ from sqlalchemy.orm import joinedload
 from caseload.domain.codes import EpisodeStatus
 from caseload.extensions import db
 from caseload.models import Client, Episode, Team, User
-from caseload.policy import Asker, can_view_worker, visible_clients, visible_episodes
+from caseload.policy import (
+    Asker,
+    can_view_worker,
+    clients_in_force,
+    episodes_in_force,
+    visible_clients,
+    visible_episodes,
+)
 from caseload.services import NotVisible
 from caseload.services.audit import record_event, record_event_now
 from caseload.services.clients import normalise_nhs_number
@@ -89,7 +96,7 @@ def _open_episodes(client_ids: Iterable[int]) -> dict[int, _OpenEpisode]:
         .join(User, Episode.worker_id == User.id)
         .outerjoin(Team, User.team_id == Team.id)
         .outerjoin(supervisor, Team.supervisor_id == supervisor.id)
-        .where(Episode.client_id.in_(ids), Episode.discharged_on.is_(None))
+        .where(Episode.client_id.in_(ids), Episode.discharged_on.is_(None), episodes_in_force())
         .order_by(Episode.referral_date.desc(), Episode.id.desc())
     ).all()
     found: dict[int, _OpenEpisode] = {}
@@ -121,7 +128,9 @@ def likely_duplicates(
     same_number = Client.nhs_number == nhs if nhs else None
     same_birthday = Client.date_of_birth == date_of_birth
     condition = same_birthday if same_number is None else or_(same_number, same_birthday)
-    clients = db.session.scalars(select(Client).where(condition).order_by(Client.id)).all()
+    clients = db.session.scalars(
+        select(Client).where(condition, clients_in_force()).order_by(Client.id)
+    ).all()
     by_number = [c for c in clients if nhs and c.nhs_number == nhs]
     by_name = [
         c
@@ -377,7 +386,7 @@ def search_clients(asker: Asker, query: str) -> ClientSearch:
     openable = visible_clients(asker)
     rows = db.session.execute(
         select(Client, openable.label("may_open"))
-        .where(*_conditions(terms))
+        .where(*_conditions(terms), clients_in_force())
         .order_by(case((openable, 0), else_=1), Client.name, Client.id)
         .limit(RESULT_LIMIT + 1)
     ).all()
@@ -444,7 +453,7 @@ def get_client(asker: Asker, client_id: int) -> ClientRecord:
     rows = db.session.execute(
         select(Episode, case((visible, True), else_=False).label("may_open"))
         .options(joinedload(Episode.worker), joinedload(Episode.summary))
-        .where(Episode.client_id == client.id)
+        .where(Episode.client_id == client.id, episodes_in_force())
         .order_by(Episode.referral_date.desc(), Episode.id.desc())
     ).all()
     open_now = _open_episodes([client.id]).get(client.id)
@@ -483,7 +492,7 @@ def referral_target(asker: Asker, client_id: int) -> ReferralTarget:
     """The client a worker is about to re-refer. Any worker may re-refer any client of
     the service who has no open episode (that is what avoids a duplicate record), so the
     page shows only the limited view; the read is audited all the same."""
-    client = db.session.get(Client, client_id)
+    client = db.session.scalar(select(Client).where(Client.id == client_id, clients_in_force()))
     if client is None:
         record_event_now("access.denied", actor=asker, object_type="client", object_id=client_id)
         raise NotVisible(client_id)
