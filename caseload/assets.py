@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 import re
 from functools import cache
 from pathlib import Path
@@ -31,6 +32,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from werkzeug.security import safe_join
 
 from caseload.config import ROOT
 
@@ -102,8 +104,21 @@ def vendor(version: str, name: str) -> ResponseReturnValue:
 
 @bp.get("/assets/<path:filename>")
 def nhsuk_assets(filename: str) -> ResponseReturnValue:
-    """NHS.UK frontend's icons and images, at the path its CSS expects (unversioned)."""
-    return send_from_directory(NHSUK_DIST / "assets", filename, max_age=ONE_DAY)
+    """NHS.UK frontend's icons and images, at the path its CSS expects (unversioned).
+
+    Read into memory (they are a few kilobytes): a browser often abandons the favicon
+    request when it moves to the next page, and a file handed to the server as a stream
+    would then be left open.
+    """
+    path = safe_join(str(NHSUK_DIST / "assets"), filename)
+    if path is None or not Path(path).is_file():
+        abort(404)
+    data = Path(path).read_bytes()
+    response = Response(data, mimetype=mimetypes.guess_type(path)[0] or "application/octet-stream")
+    response.cache_control.public = True
+    response.cache_control.max_age = ONE_DAY
+    response.set_etag(hashlib.sha256(data).hexdigest())
+    return response.make_conditional(request)
 
 
 def init_app(app: Flask) -> None:

@@ -107,6 +107,21 @@ def test_vendor_assets_are_served_locally_under_their_version(
     assert css_url in client.get("/login").get_data(as_text=True)
 
 
+def test_nhsuk_images_are_served_from_memory_with_validators(client: FlaskClient) -> None:
+    icon = client.get("/assets/images/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.mimetype == "image/svg+xml"
+    assert "max-age=86400" in icon.headers["Cache-Control"]
+    assert icon.headers["ETag"]
+    again = client.get(
+        "/assets/images/favicon.svg", headers={"If-None-Match": icon.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    assert client.get("/assets/images/no-such-icon.svg").status_code == 404
+    assert client.get("/assets/../package.json").status_code == 404
+    assert client.get("/assets/images").status_code == 404
+
+
 def test_login_page_uses_no_inline_script(client: FlaskClient) -> None:
     html = client.get("/login").get_data(as_text=True)
     assert '<script type="module" src="/static/js/app.mjs"></script>' in html
