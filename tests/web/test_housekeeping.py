@@ -5,6 +5,7 @@ the make targets and README a first run depends on."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from caseload import create_app
 from caseload.assets import without_font_faces
 from caseload.config import ROOT
 from caseload.domain.codes import Role
+from caseload.extensions import db
 from caseload.services.settings import service_settings
 from tests.conftest import base_config
 from tests.web.helpers import page
@@ -22,10 +24,23 @@ from tests.web.helpers import page
 ABOUT_PAGES = ("/about/accessibility", "/about/privacy")
 
 
-def configured_client(app: Flask, tmp_path: Any, **settings: str) -> FlaskClient:
-    """A client of an app on the same database with some settings changed."""
-    config = base_config(app.config["DATABASE_URL"], tmp_path / "other") | settings
-    return create_app(config).test_client()
+@pytest.fixture
+def configured(app: Flask, tmp_path: Any) -> Iterator[Callable[..., FlaskClient]]:
+    """Make a client of another app on the same database with some settings changed; its
+    engine is disposed afterwards (an app's pool left to the garbage collector would leave
+    PostgreSQL connections open until some later test)."""
+    others: list[Flask] = []
+
+    def make(**settings: str) -> FlaskClient:
+        config = base_config(app.config["DATABASE_URL"], tmp_path / f"other-{len(others)}")
+        other = create_app(config | settings)
+        others.append(other)
+        return other.test_client()
+
+    yield make
+    for other in others:
+        with other.app_context():
+            db.engine.dispose()
 
 
 @pytest.mark.parametrize("path", ABOUT_PAGES)
@@ -91,10 +106,8 @@ def test_contacts_the_service_has_not_given_say_so(client: FlaskClient) -> None:
     assert "has not yet published how to report" in page(client.get("/about/accessibility"))
 
 
-def test_contacts_come_from_the_settings(app: Flask, tmp_path: Any) -> None:
-    client = configured_client(
-        app,
-        tmp_path,
+def test_contacts_come_from_the_settings(configured: Callable[..., FlaskClient]) -> None:
+    client = configured(
         SERVICE_NAME="Riverside Talking Therapies",
         ORGANISATION_NAME="Riverside NHS Foundation Trust",
         PRIVACY_CONTACT="dpo@riverside.example, 01632 960000",
@@ -116,8 +129,8 @@ def test_the_service_name_defaults_to_caseload(client: FlaskClient) -> None:
     assert re.search(r"<title>.* – caseload</title>", text)
 
 
-def test_the_service_name_comes_from_the_setting(app: Flask, tmp_path: Any) -> None:
-    client = configured_client(app, tmp_path, SERVICE_NAME="Riverside Talking Therapies")
+def test_the_service_name_comes_from_the_setting(configured: Callable[..., FlaskClient]) -> None:
+    client = configured(SERVICE_NAME="Riverside Talking Therapies")
     text = page(client.get("/login"))
     assert '<span class="nhsuk-header__service-name">Riverside Talking Therapies</span>' in text
     assert "<title>Sign in – Riverside Talking Therapies</title>" in text or re.search(
@@ -126,8 +139,10 @@ def test_the_service_name_comes_from_the_setting(app: Flask, tmp_path: Any) -> N
     assert "caseload</span>" not in text
 
 
-def test_a_blank_service_name_falls_back_to_the_default(app: Flask, tmp_path: Any) -> None:
-    client = configured_client(app, tmp_path, SERVICE_NAME="")
+def test_a_blank_service_name_falls_back_to_the_default(
+    configured: Callable[..., FlaskClient],
+) -> None:
+    client = configured(SERVICE_NAME="")
     assert '<span class="nhsuk-header__service-name">caseload</span>' in page(client.get("/login"))
 
 
