@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caseload import assets, cli, errors, web
 from caseload.about.views import bp as about_bp
+from caseload.admin.views import bp as admin_bp
 from caseload.auth.views import bp as auth_bp
 from caseload.cases.views import bp as cases_bp
 from caseload.clients.views import bp as clients_bp
@@ -19,6 +20,7 @@ from caseload.diary.views import bp as diary_bp
 from caseload.extensions import csrf, db, login_manager, migrate
 from caseload.main.views import bp as main_bp
 from caseload.notes.views import bp as notes_bp
+from caseload.supervision.views import bp as supervision_bp
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -64,4 +66,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(diary_bp)
     app.register_blueprint(clients_bp)
     app.register_blueprint(notes_bp)
+    app.register_blueprint(supervision_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(about_bp)

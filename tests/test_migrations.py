@@ -314,3 +314,79 @@ def test_consent_migration_maps_yes_and_no_to_three_states_and_back(empty_app: F
     assert "consent_state" not in {c["name"] for c in sa.inspect(db.engine).get_columns("clients")}
     upgrade()
     assert schema_diff() == []
+
+
+#: Changes the append-only triggers refuse, by table.
+AUDIT_CHANGES = {
+    "audit_events": ("UPDATE audit_events SET at = at", "DELETE FROM audit_events"),
+    "audit_event_clients": (
+        "UPDATE audit_event_clients SET at = at",
+        "DELETE FROM audit_event_clients",
+    ),
+}
+
+
+def _refuses_changes(table: str) -> None:
+    """The database refuses to update or delete the table's rows (append-only)."""
+    for statement in AUDIT_CHANGES[table]:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+
+
+def test_audit_chain_migration_chains_stored_events_and_keeps_the_guards(
+    empty_app: Flask,
+) -> None:
+    from caseload.services.audit import GENESIS, record_event, verify_chain
+
+    upgrade(revision="0008")
+    events = [
+        (1, "2026-01-01 09:00:00", "login.failure", None, '{"reason": "password"}'),
+        (2, "2026-01-01 09:05:30.250000", "caseload.view", None, '{"tab": "all", "episodes": 2}'),
+        (3, "2026-01-02 10:00:00", "episode.view", 7, "null"),
+    ]
+    with db.engine.begin() as conn:
+        for event_id, at, action, client_id, detail in events:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_events (id, at, actor_username, action, client_id, ip, "
+                    "detail) VALUES (:id, :at, 'jo', :action, :client_id, '10.0.0.1', :detail)"
+                ),
+                {
+                    "id": event_id,
+                    "at": at,
+                    "action": action,
+                    "client_id": client_id,
+                    "detail": detail,
+                },
+            )
+        for event_id, client_id in ((2, 7), (2, 8), (3, 7)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_event_clients (audit_event_id, client_id, at) "
+                    "VALUES (:event_id, :client_id, '2026-01-01 09:05:30')"
+                ),
+                {"event_id": event_id, "client_id": client_id},
+            )
+    upgrade()
+    assert schema_diff() == []
+    check = verify_chain()
+    assert (check.intact, check.events, check.last_id) == (True, 3, 3)
+    with db.engine.connect() as conn:
+        first = conn.execute(sa.text("SELECT prev_hash FROM audit_events WHERE id = 1")).scalar()
+    assert first == GENESIS
+    # The application goes on from the migrated chain.
+    record_event("episode.view", actor_username="jo", client_id=8)
+    db.session.commit()
+    assert verify_chain().events == 4
+    # The guards were dropped to chain the events, and stand again on both tables.
+    _refuses_changes("audit_events")
+    _refuses_changes("audit_event_clients")
+
+    downgrade(revision="0008")
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("audit_events")}
+    assert {"prev_hash", "hash"}.isdisjoint(columns)
+    _refuses_changes("audit_events")
+    _refuses_changes("audit_event_clients")
+    upgrade()
+    assert schema_diff() == []
+    assert verify_chain().events == 4

@@ -311,6 +311,26 @@ class ReasonForm(FlaskForm):
     version = HiddenField()
 
 
+class RecordInErrorForm(FlaskForm):
+    """Mark an episode, or the whole client (registered twice), as entered in error."""
+
+    scope = RadioField(
+        "What was entered in error?",
+        choices=options(
+            [
+                ("episode", "This episode (referral) only"),
+                ("client", "The whole client record: the client was registered twice"),
+            ]
+        ),
+        validators=[InputRequired("Choose what was entered in error.")],
+    )
+    reason = TextAreaField(
+        "Why was it entered in error?",
+        validators=[DataRequired("Give a reason."), Length(max=2000)],
+    )
+    version = HiddenField()
+
+
 class DischargeForm(FlaskForm):
     """Close an episode."""
 

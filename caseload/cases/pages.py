@@ -33,10 +33,11 @@ from caseload.domain.episodes import is_unfinished, risk_item_unanswered
 from caseload.domain.measures import GAD7, PHQ9, Measure, contact_form_measures, get_measure
 from caseload.domain.registration import ADULT_AGE
 from caseload.models import Contact, Episode
-from caseload.policy import can_change_episode
+from caseload.policy import SUPERVISOR, can_change_episode
 from caseload.services import contacts as contact_service
 from caseload.services import episodes as episode_service
 from caseload.services import registration as registration_service
+from caseload.services import supervision as supervision_service
 from caseload.services.clients import MAX_LENGTHS, ClientDetails, Demographics
 from caseload.services.search import DuplicateCandidate
 from caseload.web import expected_version, london_now
@@ -72,6 +73,9 @@ def episode_context(episode: Episode, *, today: date) -> dict[str, Any]:
     return {
         "episode": episode,
         "can_change": can_change_episode(current_user, episode),
+        # Supervisors act through supervision: a review and a move, never the worker's forms.
+        "can_supervise": episode.is_open and SUPERVISOR.allows(current_user),
+        "reviews": supervision_service.reviews_for(current_user, episode),
         "client": episode.client,
         "young_person": episode.client.age_on(episode.referral_date) < ADULT_AGE,
         "summary": episode.summary,

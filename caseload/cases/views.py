@@ -17,6 +17,7 @@ from caseload.cases.forms import (
     ConsentForm,
     DischargeForm,
     ReasonForm,
+    RecordInErrorForm,
     RegisterClientForm,
     contact_form_class,
 )
@@ -26,6 +27,7 @@ from caseload.services import clients as client_service
 from caseload.services import contacts as contact_service
 from caseload.services import episodes as episode_service
 from caseload.services import registration as registration_service
+from caseload.services import retention as retention_service
 from caseload.web import expected_version, submit, today_in_london
 
 bp = Blueprint("cases", __name__)
@@ -202,6 +204,42 @@ def discharge(episode_id: int) -> ResponseReturnValue:
         form=form,
         problems=outcome.problems,
         **pages.discharge_context(record, today=today_in_london()),
+    ), outcome.status
+
+
+@bp.route("/episodes/<int:episode_id>/entered-in-error", methods=["GET", "POST"])
+@policy(WORKER)
+def episode_entered_in_error(episode_id: int) -> ResponseReturnValue:
+    """Mark an episode, or its client registered twice, as entered in error: it leaves
+    every list and report, and stays in the database and the audit trail."""
+    record = episode_service.get_episode(current_user, episode_id, for_change=True)
+    form = RecordInErrorForm()
+    if request.method == "GET":
+        form.version.data = str(record.version)
+    outcome = submit(
+        form,
+        lambda: retention_service.mark_entered_in_error(
+            current_user,
+            record,
+            reason=form.reason.data or "",
+            whole_client=form.scope.data == "client",
+            expected_version=expected_version(form.version.data),
+        ),
+    )
+    if outcome.saved:
+        what = "client" if form.scope.data == "client" else "episode"
+        flash(
+            f"The {what} {record.client.service_ref} is marked as entered in error. "
+            "It no longer appears in any list or report.",
+            "success",
+        )
+        return redirect(url_for("cases.caseload"))
+    return render_template(
+        "cases/episode_entered_in_error.html",
+        form=form,
+        episode=record,
+        problems=outcome.problems,
+        whole_client_refused=retention_service.client_may_be_marked(current_user, record.client),
     ), outcome.status
 
 

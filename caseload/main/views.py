@@ -18,4 +18,6 @@ def home() -> ResponseReturnValue:
     """The home page for the signed-in user's role."""
     if current_user.role is Role.WORKER:
         return redirect(url_for("cases.caseload"))
+    if current_user.role is Role.SUPERVISOR:
+        return redirect(url_for("supervision.queue"))
     return render_template("main/home.html", user=current_user)

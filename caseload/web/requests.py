@@ -191,9 +191,19 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("clients.discharged", "Discharged clients"),
         ("notes.index", "Reflective notes"),
     ],
-    Role.SUPERVISOR: [("main.home", "Home"), ("clients.search", "Find a client")],
+    Role.SUPERVISOR: [
+        ("supervision.queue", "Exception queue"),
+        ("supervision.team_load", "Team load"),
+        ("supervision.shared_notes", "Shared notes"),
+        ("clients.search", "Find a client"),
+    ],
     Role.LEAD: [("main.home", "Home")],
-    Role.ADMIN: [("main.home", "Home")],
+    Role.ADMIN: [
+        ("admin.accounts", "Accounts"),
+        ("admin.teams", "Teams"),
+        ("admin.settings", "Settings"),
+        ("admin.audit", "Audit trail"),
+    ],
 }
 
 

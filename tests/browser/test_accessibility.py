@@ -90,3 +90,102 @@ def test_sign_in_pages_have_no_wcag_violations(live_server: str, page: Any) -> N
     page.get_by_role("button", name="Continue").click()  # empty: errors shown
     assert page.locator(".nhsuk-error-summary").is_visible()
     assert violations(page) == []
+
+
+def test_the_audit_trail_has_no_wcag_violations(app: Flask, live_server: str, page: Any) -> None:
+    from caseload.services.audit import record_event
+    from tests.conftest import PASSWORD, next_code
+    from tests.web.helpers import make_case
+
+    admin = make_user(Role.ADMIN)
+    worker = make_user(Role.WORKER)
+    case = make_case(worker, name="Ada Audited")
+    ref = case.client.service_ref
+    for number in range(60):  # more than a page: the page links to older events
+        record_event("caseload.view", actor=worker, client_ids=[case.client_id, number + 100])
+    db.session.commit()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Username").fill(admin.username)
+    page.get_by_label("Passphrase").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{live_server}/login/mfa")
+    code = next_code(admin)
+    db.session.commit()
+    page.get_by_label("Security code").fill(code)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/")
+
+    found = {}
+    page.get_by_role("link", name="Audit trail").click()
+    page.wait_for_url(f"{live_server}/admin/audit")
+    found["audit trail"] = violations(page)
+    page.get_by_label("Client service reference").fill(ref)
+    page.get_by_role("button", name="Show events").click()
+    page.wait_for_selector("#audit-events")
+    assert page.get_by_role("link", name="Older events").is_visible()
+    found["one client's events"] = violations(page)
+    page.get_by_label("Client service reference").fill("C-NOSUCH")
+    page.locator("#date_to-day").fill("31")
+    page.locator("#date_to-month").fill("2")
+    page.locator("#date_to-year").fill("2026")
+    page.get_by_role("button", name="Show events").click()
+    assert page.locator(".nhsuk-error-summary").is_visible()
+    found["filters with errors"] = violations(page)
+    assert found == {name: [] for name in found}
+
+
+def test_the_admin_pages_have_no_wcag_violations(app: Flask, live_server: str, page: Any) -> None:
+    from tests.browser.test_console import sign_in_as
+
+    admin = make_user(Role.ADMIN, username="axe-admin")
+    worker = make_user(Role.WORKER, username="axe-worker", team="North team")
+    make_user(Role.SUPERVISOR, username="axe-sup", team="North team")
+    db.session.commit()
+    sign_in_as(page, live_server, admin)
+
+    found = {}
+    for path in [
+        "/admin/accounts",
+        "/admin/accounts?role=worker&status=active",
+        f"/admin/accounts/{worker.id}",
+        f"/admin/accounts/{worker.id}/role",
+        "/admin/teams",
+        f"/admin/teams/{worker.team_id}",
+        "/admin/teams/new",
+        "/admin/settings",
+        f"/login/confirm?next=/admin/accounts/{worker.id}/role",
+    ]:
+        page.goto(live_server + path)
+        found[path] = violations(page)
+    page.goto(f"{live_server}/admin/settings")
+    page.get_by_label("Caseload cap (cases)").fill("500")
+    page.get_by_role("button", name="Save settings").click()
+    assert page.locator(".nhsuk-error-summary").is_visible()
+    found["settings with errors"] = violations(page)
+    page.goto(f"{live_server}/admin/accounts/new")
+    page.get_by_role("button", name="Create account").click()
+    assert page.locator(".nhsuk-error-summary").is_visible()
+    found["new account with errors"] = violations(page)
+    page.get_by_label("Username").fill("axe.newcomer")
+    page.get_by_label("Full name").fill("Axe Newcomer")
+    page.get_by_label("Practitioner").check()
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_selector("#temporary-passphrase-value")
+    found["new account's passphrase"] = violations(page)
+    temporary = page.locator("#temporary-passphrase-value").inner_text().strip()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{live_server}/login")
+    page.get_by_label("Username").fill("axe.newcomer")
+    page.get_by_label("Passphrase").fill(temporary)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{live_server}/login/new-passphrase")
+    found["new passphrase"] = violations(page)
+    page.get_by_role("button", name="Save passphrase").click()
+    assert page.locator(".nhsuk-error-summary").is_visible()
+    found["new passphrase with errors"] = violations(page)
+    assert found == {name: [] for name in found}
+    # The refused forms' own 400s; any other error fails the test (tests/browser/conftest.py).
+    assert set(page.console_errors) == {
+        "Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"
+    }
+    page.console_errors.clear()

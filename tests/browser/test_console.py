@@ -30,14 +30,16 @@ from caseload.extensions import db
 from caseload.models import User
 from caseload.policy import policy_of
 from caseload.services import episodes as episode_service
+from caseload.services.supervision import start_session
 from caseload.web import STATIC_ENDPOINTS, today_in_london
 from tests.conftest import PASSWORD, make_user, next_code
 from tests.web.helpers import add_contact, book_past, make_case, utc_now
 
 pytestmark = pytest.mark.browser
 
-#: GET endpoints with no page to show a signed-in person (they redirect onwards).
-NOT_PAGES = frozenset({"auth.login", "auth.mfa"})
+#: GET endpoints with no page to show a signed-in person (they redirect onwards), and
+#: downloads (a file, not a page: tests/web/test_audit_view.py checks the export).
+NOT_PAGES = frozenset({"auth.login", "auth.mfa", "auth.new_passphrase", "admin.audit_csv"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class World:
     booked: int
     discharged_episode: int
     discharged_client: int
+    #: The supervisor's session with the worker (the open episode is its first case).
+    session: int = 0
 
 
 def build_world() -> World:
@@ -90,8 +94,12 @@ def build_world() -> World:
         risk_confirmed=True,
         risk_plan="Reviewed before discharge.",
     )
+    session = start_session(
+        users[Role.SUPERVISOR], worker_id=worker.id, today=today_in_london()
+    )  # the open episode's review is overdue (referred 40 days ago), so it is on the list
     db.session.commit()
     return World(
+        session=session.id,
         users=users,
         episode=episode.id,
         client=episode.client_id,
@@ -107,6 +115,11 @@ ARGUMENTS: dict[str, Any] = {
     "episode_id": lambda w: [w.episode, w.discharged_episode],
     "client_id": lambda w: [w.client, w.discharged_client],
     "contact_id": lambda w: [w.held, w.booked],
+    "session_id": lambda w: [w.session],
+    "position": lambda w: [1],
+    # The administrator's account and team pages: the worker's.
+    "user_id": lambda w: [w.users[Role.WORKER].id],
+    "team_id": lambda w: [w.users[Role.WORKER].team_id],
 }
 
 
@@ -169,6 +182,8 @@ def test_no_page_logs_a_console_error(app: Flask, live_server: str, page: Any, r
     assert "/about/accessibility" in paths
     if role is Role.WORKER:
         assert f"/episodes/{world.episode}" in paths
+    if role is Role.ADMIN:
+        assert "/admin/audit" in paths
     sign_in_as(page, live_server, world.users[role])
 
     errors: dict[str, list[str]] = {}

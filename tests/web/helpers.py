@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from caseload.domain.codes import (
     AttendanceCode,
@@ -260,3 +261,20 @@ def table_html(response: Any, table_id: str) -> str:
         rf'<table[^>]*id="{re.escape(table_id)}".*?</table>', response.get_data(as_text=True), re.S
     )
     return html.unescape(match.group(0)) if match else ""
+
+
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    """Collect every SQL statement sent on the app's engine inside the block (query
+    budgets). The test's own transaction is committed first, so it is not counted."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    db.session.commit()
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

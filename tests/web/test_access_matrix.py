@@ -34,7 +34,7 @@ Later issues add their rows here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum, StrEnum
 from typing import Any, NamedTuple
@@ -49,7 +49,8 @@ from caseload.domain.codes import AttendanceCode, DischargeReason, Role
 from caseload.extensions import db
 from caseload.models import AuditEvent, User
 from caseload.services.episodes import discharge
-from caseload.web import STATIC_ENDPOINTS
+from caseload.services.supervision import start_session
+from caseload.web import STATIC_ENDPOINTS, today_in_london
 from tests.conftest import csrf_token, make_user, sign_in
 from tests.services import factories
 
@@ -60,7 +61,7 @@ auth.login              POST    200    302    302    302     302      302    302
 auth.mfa                GET     302    302    302    302     302      302    302
 auth.mfa                POST    302    302    302    302     302      302    302
 auth.logout             POST    login  302    302    302     302      302    302
-main.home               GET     login  302    302    200     200      200    200
+main.home               GET     login  302    302    302     302      200    200
 cases.caseload          GET     login  200    200    403     403      403    403
 cases.register_client   GET     login  200    200    403     403      403    403
 cases.register_client   POST    login  400    400    403     403      403    403
@@ -87,8 +88,48 @@ clients.discharged      GET     login  200    200    403     403      403    403
 notes.index             GET     login  200    200    403     403      403    403
 notes.new               GET     login  200    200    403     403      403    403
 notes.new               POST    login  400    400    403     403      403    403
+supervision.queue       GET     login  403    403    200     404      403    403
+supervision.review      GET     login  403    403    200     404      403    403
+supervision.review      POST    login  403    403    400     404      403    403
+supervision.reassign    GET     login  403    403    200     404      403    403
+supervision.reassign    POST    login  403    403    400     404      403    403
+supervision.start_session POST  login  403    403    400     400      403    403
+supervision.session     GET     login  403    403    200     404      403    403
+supervision.session_case GET    login  403    403    200     404      403    403
+supervision.move        POST    login  403    403    400     404      403    403
+supervision.end_session POST    login  403    403    302     404      403    403
+supervision.team_load   GET     login  403    403    200     200      403    403
+supervision.shared_notes GET    login  403    403    200     404      403    403
+auth.new_passphrase     GET     302    302    302    302     302      302    302
+auth.new_passphrase     POST    302    302    302    302     302      302    302
+auth.confirm            GET     login  200    200    200     200      200    200
+auth.confirm            POST    login  400    400    400     400      400    400
+cases.episode_entered_in_error GET  login 200 404  403     403      403    403
+cases.episode_entered_in_error POST login 400 404  403     403      403    403
+admin.accounts          GET     login  403    403    403     403      403    200
+admin.new_account       GET     login  403    403    403     403      403    200
+admin.new_account       POST    login  403    403    403     403      403    400
+admin.account           GET     login  403    403    403     403      403    200
+admin.change_role       GET     login  403    403    403     403      403    200
+admin.change_role       POST    login  403    403    403     403      403    400
+admin.disable_account   POST    login  403    403    403     403      403    302
+admin.enable_account    POST    login  403    403    403     403      403    302
+admin.reset_passphrase  POST    login  403    403    403     403      403    302
+admin.reset_mfa         POST    login  403    403    403     403      403    302
+admin.teams             GET     login  403    403    403     403      403    200
+admin.new_team          GET     login  403    403    403     403      403    200
+admin.new_team          POST    login  403    403    403     403      403    400
+admin.team              GET     login  403    403    403     403      403    200
+admin.rename_team       POST    login  403    403    403     403      403    400
+admin.team_supervisor   POST    login  403    403    403     403      403    302
+admin.add_team_worker   POST    login  403    403    403     403      403    400
+admin.remove_team_worker POST   login  403    403    403     403      403    400
+admin.settings          GET     login  403    403    403     403      403    200
+admin.settings          POST    login  403    403    403     403      403    400
 about.accessibility     GET     200    200    200    200     200      200    200
 about.privacy           GET     200    200    200    200     200      200    200
+admin.audit             GET     login  403    403    403     403      403    200
+admin.audit_csv         GET     login  403    403    403     403      403    200
 """
 
 
@@ -100,6 +141,9 @@ class Obj(Enum):
     BOOKED = "booked"  # booked, its time passed, no outcome yet
     CLIENT = "client"  # the client of the episode (open)
     DISCHARGED_CLIENT = "discharged_client"  # another client, whose one episode is discharged
+    WORKER = "worker"  # the worker who holds the case (a filter in a query string)
+    SESSION = "session"  # a supervision session of the worker's supervisor with that worker
+    TEAM = "team"  # the team of the worker who holds the case
 
 
 #: The URL arguments of each endpoint that takes any. Several variants of one endpoint
@@ -120,6 +164,30 @@ URL_ARGS: dict[str, tuple[dict[str, Any], ...]] = {
     # Any worker may re-refer a client with no open episode: the page shows only what
     # the search shows of a client (docs/worker-guide.md, "Find a client").
     "clients.add_referral": ({"client_id": Obj.DISCHARGED_CLIENT},),
+    # Supervision: a filter naming the case's worker goes in the query string; the start
+    # of a session names its worker in the form, so an empty post is refused (400) first.
+    "supervision.queue": ({"worker": Obj.WORKER},),
+    "supervision.shared_notes": ({"worker": Obj.WORKER},),
+    "supervision.review": ({"episode_id": Obj.EPISODE},),
+    "supervision.reassign": ({"episode_id": Obj.EPISODE},),
+    "supervision.session": ({"session_id": Obj.SESSION},),
+    "supervision.session_case": ({"session_id": Obj.SESSION, "position": 1},),
+    "supervision.move": ({"session_id": Obj.SESSION},),
+    "supervision.end_session": ({"session_id": Obj.SESSION},),
+    "cases.episode_entered_in_error": ({"episode_id": Obj.EPISODE},),
+    # The administrator's pages name the case's worker and team; removing the worker
+    # from the team is refused (400) while they hold open cases.
+    "admin.account": ({"user_id": Obj.WORKER},),
+    "admin.change_role": ({"user_id": Obj.WORKER},),
+    "admin.disable_account": ({"user_id": Obj.WORKER},),
+    "admin.enable_account": ({"user_id": Obj.WORKER},),
+    "admin.reset_passphrase": ({"user_id": Obj.WORKER},),
+    "admin.reset_mfa": ({"user_id": Obj.WORKER},),
+    "admin.team": ({"team_id": Obj.TEAM},),
+    "admin.rename_team": ({"team_id": Obj.TEAM},),
+    "admin.team_supervisor": ({"team_id": Obj.TEAM},),
+    "admin.add_team_worker": ({"team_id": Obj.TEAM},),
+    "admin.remove_team_worker": ({"team_id": Obj.TEAM, "worker_id": Obj.WORKER},),
 }
 
 #: Rows that end the session; they run last in each walk.
@@ -185,6 +253,10 @@ class Case:
     booked: int
     client: int
     discharged_client: int
+    worker: int = 0
+    #: The team supervisor's session with the worker (set by build_world).
+    session: int = 0
+    team: int = 0
 
     def id_of(self, obj: Obj) -> int:
         return {
@@ -193,6 +265,9 @@ class Case:
             Obj.BOOKED: self.booked,
             Obj.CLIENT: self.client,
             Obj.DISCHARGED_CLIENT: self.discharged_client,
+            Obj.WORKER: self.worker,
+            Obj.SESSION: self.session,
+            Obj.TEAM: self.team,
         }[obj]
 
 
@@ -219,7 +294,15 @@ def make_case(worker: User, name: str) -> Case:
         today=factories.TODAY,
     )
     db.session.commit()
-    return Case(episode.id, contact.id, booked.id, episode.client_id, ended.client_id)
+    return Case(
+        episode.id,
+        contact.id,
+        booked.id,
+        episode.client_id,
+        ended.client_id,
+        worker.id,
+        team=worker.team_id or 0,
+    )
 
 
 def build_world() -> World:
@@ -236,6 +319,16 @@ def build_world() -> World:
         "north": make_case(users["north_worker"], "North Client"),
         "south": make_case(users["south_worker"], "South Client"),
     }
+    for team in ("north", "south"):
+        # Each supervisor's session with their worker: the case is flagged today (its
+        # review is overdue), so the session has it on its list.
+        session = start_session(
+            users[f"{team}_supervisor"],
+            worker_id=users[f"{team}_worker"].id,
+            today=today_in_london(),
+        )
+        cases[team] = replace(cases[team], session=session.id)
+    db.session.commit()
     return World(users, cases)
 
 

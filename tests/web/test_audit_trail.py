@@ -21,7 +21,8 @@ from caseload.services import contacts as contact_service
 from caseload.services import episodes as episode_service
 from caseload.services.audit import record_event
 from caseload.services.notes import write_note
-from caseload.web import submit
+from caseload.services.supervision import start_session
+from caseload.web import submit, today_in_london
 from tests.conftest import csrf_token
 from tests.web.helpers import make_case, token, utc_now
 
@@ -38,6 +39,7 @@ CLIENT_PAGES: dict[str, Any] = {
     "cases.entered_in_error": lambda e, booked, held: [f"/contacts/{held}/entered-in-error"],
     "cases.discharge": lambda e, booked, held: [f"/episodes/{e}/discharge"],
     "cases.consent": lambda e, booked, held: [f"/episodes/{e}/consent"],
+    "cases.episode_entered_in_error": lambda e, booked, held: [f"/episodes/{e}/entered-in-error"],
     "cases.caseload": lambda e, booked, held: ["/caseload"],
     "diary.index": lambda e, booked, held: ["/diary"],
     "diary.book": lambda e, booked, held: [f"/episodes/{e}/book"],
@@ -49,20 +51,48 @@ CLIENT_PAGES: dict[str, Any] = {
     "clients.add_referral": lambda e, booked, held: [f"/clients/{client_of(e)}/referrals/new"],
 }
 
+#: The supervisor's GET pages that show a client, walked as the supervisor of the worker who
+#: holds the episode: how to build each path from that episode and a supervision session
+#: with the worker (its first case is the episode).
+SUPERVISOR_CLIENT_PAGES: dict[str, Any] = {
+    "supervision.queue": lambda e, session: ["/supervision/"],
+    "supervision.review": lambda e, session: [f"/supervision/episodes/{e}/review"],
+    "supervision.reassign": lambda e, session: [f"/supervision/episodes/{e}/reassign"],
+    "supervision.session": lambda e, session: [f"/supervision/sessions/{session}"],
+    "supervision.session_case": lambda e, session: [f"/supervision/sessions/{session}/cases/1"],
+    # A shared note linked to the case names its client.
+    "supervision.shared_notes": lambda e, session: ["/supervision/notes"],
+}
+
 #: GET pages that show no client's record (checked so a new route is a conscious choice).
 NO_CLIENT_PAGES = {
     "auth.login",
     "auth.mfa",
     "main.home",
+    "supervision.team_load",
     "cases.register_client",
     "about.accessibility",
     "about.privacy",
+    "auth.new_passphrase",
+    "auth.confirm",
+    "admin.accounts",
+    "admin.new_account",
+    "admin.change_role",
+    "admin.teams",
+    "admin.new_team",
+    "admin.team",
+    "admin.settings",
 }
 
 #: Pages that name clients in a list but are not yet walked above, and why.
 NOT_YET_WALKED: dict[str, str] = {
     "clients.discharged": "lists only discharged episodes, so the open case above is not on it; "
     "tests/web/test_client_pages.py checks its event names every client listed",
+    "admin.audit": "names clients by service reference in audit events, not their records; "
+    "its audit.view event names the client filtered on (tests/web/test_audit_view.py)",
+    "admin.audit_csv": "the audit trail's export, audited as audit.export the same way",
+    "admin.account": "names clients (by service reference only) for a disabled worker's open "
+    "cases alone; tests/services/test_accounts.py checks that event names each of them",
 }
 
 
@@ -124,11 +154,10 @@ def test_every_client_page_is_listed(app: Flask) -> None:
             continue
         if rule.endpoint.startswith("assets."):
             continue
-        assert rule.endpoint in CLIENT_PAGES.keys() | NO_CLIENT_PAGES | NOT_YET_WALKED.keys(), (
-            rule.rule
-        )
-        if {"episode_id", "contact_id"} & set(rule.arguments):
-            assert rule.endpoint in CLIENT_PAGES, rule.rule
+        walked = CLIENT_PAGES.keys() | SUPERVISOR_CLIENT_PAGES.keys()
+        assert rule.endpoint in walked | NO_CLIENT_PAGES | NOT_YET_WALKED.keys(), rule.rule
+        if {"episode_id", "contact_id", "session_id"} & set(rule.arguments):
+            assert rule.endpoint in walked, rule.rule
 
 
 def test_every_page_that_shows_a_client_records_its_read(
@@ -153,6 +182,32 @@ def test_every_page_that_shows_a_client_records_its_read(
             response = client.get(path)
             assert response.status_code in (200, 302), path
             assert seen_by(me, episode.client_id) == before + 1, path
+
+
+def test_every_supervisor_page_that_shows_a_client_records_its_read(
+    client: FlaskClient, signed_in: Any, user_factory: Any
+) -> None:
+    me = signed_in(Role.SUPERVISOR, team="North team")
+    worker = user_factory(Role.WORKER, team="North team")
+    episode = make_case(worker, referral_days_ago=40)  # never reviewed: review overdue
+    write_note(
+        worker,
+        text="Shared and linked to the case.",
+        themes=[ReflectiveTheme.RISK_AND_COMPLEXITY],
+        episode_id=episode.id,
+        shared_with_supervisor=True,
+    )
+    session = start_session(me, worker_id=worker.id, today=today_in_london())
+    db.session.commit()
+    for endpoint, build in SUPERVISOR_CLIENT_PAGES.items():
+        for path in build(episode.id, session.id):
+            before = seen_by(me, episode.client_id)
+            response = client.get(path)
+            assert response.status_code == 200, path
+            # A session's case page leaves two: the session's read (naming every case on
+            # its list) and the case's own, read again through the supervisor's scope.
+            reads = 2 if endpoint == "supervision.session_case" else 1
+            assert seen_by(me, episode.client_id) == before + reads, path
 
 
 def test_the_caseload_lists_its_clients_in_one_event(client: FlaskClient, signed_in: Any) -> None:

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -92,12 +93,22 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 
-from caseload.auth.forms import LoginForm, MfaForm
+from caseload.admin.forms import (
+    AddWorkerForm,
+    NewAccountForm,
+    RenameTeamForm,
+    RoleTeamForm,
+    SupervisorForm,
+    TeamForm,
+    settings_form_class,
+)
+from caseload.auth.forms import ConfirmIdentityForm, LoginForm, MfaForm, NewPassphraseForm
 from caseload.cases.forms import (
     ConsentForm,
     CorrectionMixin,
     DischargeForm,
     ReasonForm,
+    RecordInErrorForm,
     RegisterClientForm,
     contact_form_class,
 )
@@ -108,7 +119,17 @@ from caseload.extensions import db
 from caseload.models import Episode, User
 from caseload.notes.forms import NoteForm
 from caseload.services import episodes as episode_service
+from caseload.services import supervision as supervision_service
 from caseload.services.bookings import next_working_day
+from caseload.services.passwords import hash_password
+from caseload.services.settings import SETTINGS, SettingKind
+from caseload.supervision.forms import (
+    EndSessionForm,
+    MoveForm,
+    ReassignForm,
+    ReviewForm,
+    StartSessionForm,
+)
 from caseload.web import today_in_london
 from caseload.web.forms import NhsDateField
 from tests.conftest import PASSWORD, csrf_token, make_user, next_code, sign_in
@@ -200,6 +221,48 @@ class Targets:
         )
         db.session.commit()
         return episode
+
+    @cached_property
+    def team_episode(self) -> Episode:
+        """For a supervisor: an open episode of a worker in their team, flagged (never
+        reviewed, referred 40 days ago: review overdue), with a colleague in the team to
+        move it to."""
+        worker = make_user(Role.WORKER, team="North team")
+        make_user(Role.WORKER, team="North team")
+        episode = make_case(worker, name="Hostile Team Case", referral_days_ago=40)
+        add_contact(worker, episode)
+        return episode
+
+    @cached_property
+    def team_session(self) -> Any:
+        """For a supervisor: their open session with the team episode's worker."""
+        session = supervision_service.start_session(
+            self.worker, worker_id=self.team_episode.worker_id, today=today_in_london()
+        )
+        db.session.commit()
+        return session
+
+    def team_flag_key(self) -> str:
+        """The key of a flag the team episode's review form shows."""
+        to_discuss, _seen = supervision_service.case_flags(
+            self.worker, self.team_episode, today=today_in_london()
+        )
+        return to_discuss[0].key
+
+    @cached_property
+    def account(self) -> User:
+        """For an administrator: a practitioner in the North team, to change or move."""
+        return make_user(Role.WORKER, team="North team")
+
+    @cached_property
+    def member(self) -> User:
+        """For an administrator: a practitioner with no cases, in a team of their own."""
+        return make_user(Role.WORKER, team=f"Hostile team {uuid.uuid4().hex[:8]}")
+
+    @cached_property
+    def supervisor_account(self) -> User:
+        """For an administrator: a supervisor who leads no team yet."""
+        return make_user(Role.SUPERVISOR, team=None)
 
 
 @dataclass(frozen=True)
@@ -307,6 +370,14 @@ def _password_step(client: FlaskClient, targets: Targets) -> None:
         },
     )
     assert response.status_code == 302, response.status_code
+
+
+def _temporary_password_step(client: FlaskClient, targets: Targets) -> None:
+    """The new-passphrase form is reached by signing in with a temporary passphrase."""
+    targets.worker.password_hash = hash_password(PASSWORD)
+    targets.worker.must_change_password = True
+    db.session.commit()
+    _password_step(client, targets)
 
 
 USERNAME = Live(lambda t: t.worker.username, "username")
@@ -500,7 +571,234 @@ FORMS: tuple[FormSpec, ...] = (
         ),
         tables=("reflective_notes", "note_themes"),
     ),
+    FormSpec(
+        name="supervision review",
+        endpoint="supervision.review",
+        role=Role.SUPERVISOR,
+        url=lambda t: f"/supervision/episodes/{t.team_episode.id}/review",
+        fields=fields_of(
+            ReviewForm,
+            flags_seen=Field("flags_seen", MULTI, (Live(Targets.team_flag_key, "flag key"),)),
+            next_review_on=Field(
+                "next_review_on",
+                DATE,
+                (Live(lambda t: (today_in_london() + timedelta(days=14)).isoformat(), "soon"),),
+                boxes=True,
+            ),
+            session_id=Field(
+                "session_id", TEXT, ("", Live(lambda t: str(t.team_session.id), "session"))
+            ),
+        ),
+        tables=(
+            "supervision_reviews",
+            "supervision_review_flags",
+            "episode_summaries",
+            "supervision_sessions",
+        ),
+    ),
+    FormSpec(
+        name="reassign",
+        endpoint="supervision.reassign",
+        role=Role.SUPERVISOR,
+        url=lambda t: f"/supervision/episodes/{t.team_episode.id}/reassign",
+        fields=fields_of(
+            ReassignForm,
+            to_worker_id=Field(
+                "to_worker_id",
+                CHOICE,
+                ("", Live(lambda t: str(_colleague_of(t.team_episode).id), "colleague")),
+            ),
+        ),
+        tables=("episode_reassignments", "episodes"),
+        version=lambda t: t.team_episode.version,
+    ),
+    FormSpec(
+        name="start supervision session",
+        endpoint="supervision.start_session",
+        role=Role.SUPERVISOR,
+        url=lambda t: "/supervision/sessions",
+        fields=fields_of(
+            StartSessionForm,
+            worker_id=Field(
+                "worker_id", TEXT, (Live(lambda t: str(t.team_episode.worker_id), "worker"),)
+            ),
+        ),
+        tables=("supervision_sessions", "supervision_session_cases"),
+    ),
+    FormSpec(
+        name="move in supervision session",
+        endpoint="supervision.move",
+        role=Role.SUPERVISOR,
+        url=lambda t: f"/supervision/sessions/{t.team_session.id}/move",
+        fields=fields_of(MoveForm, position=Field("position", TEXT, ("1", "2"))),
+        tables=("supervision_sessions", "supervision_session_cases"),
+    ),
+    FormSpec(
+        name="end supervision session",
+        endpoint="supervision.end_session",
+        role=Role.SUPERVISOR,
+        url=lambda t: f"/supervision/sessions/{t.team_session.id}/end",
+        fields=fields_of(EndSessionForm),
+        tables=("supervision_sessions", "supervision_session_cases"),
+    ),
+    FormSpec(
+        name="new passphrase at first sign-in",
+        endpoint="auth.new_passphrase",
+        role=None,
+        url=lambda t: "/login/new-passphrase",
+        fields=fields_of(
+            NewPassphraseForm,
+            password=Field("password", TEXT, ("quiet harbour lantern orchard", PASSWORD)),
+            confirmation=Field("confirmation", TEXT, ("quiet harbour lantern orchard",)),
+        ),
+        tables=("users",),
+        before=_temporary_password_step,
+    ),
+    FormSpec(
+        name="confirm identity",
+        endpoint="auth.confirm",
+        role=Role.ADMIN,
+        url=lambda t: "/login/confirm",
+        fields=fields_of(
+            ConfirmIdentityForm,
+            password=Field("password", TEXT, (PASSWORD, "wrong passphrase here")),
+            code=Field("code", TEXT, (CODE, "123456")),
+        ),
+        tables=("user_sessions", "users"),
+    ),
+    FormSpec(
+        name="episode entered in error",
+        endpoint="cases.episode_entered_in_error",
+        role=Role.WORKER,
+        url=lambda t: f"/episodes/{t.episode.id}/entered-in-error",
+        fields=fields_of(RecordInErrorForm),
+        tables=("episodes", "clients"),
+        version=lambda t: t.episode.version,
+    ),
+    FormSpec(
+        name="new account",
+        endpoint="admin.new_account",
+        role=Role.ADMIN,
+        url=lambda t: "/admin/accounts/new",
+        fields=fields_of(
+            NewAccountForm,
+            username=Field("username", TEXT, ("new.person", "a")),
+            display_name=Field("display_name", TEXT, ("New Person",)),
+            team_id=Field("team_id", CHOICE, ("", Live(lambda t: str(t.account.team_id), "team"))),
+        ),
+        tables=("users", "teams"),
+    ),
+    FormSpec(
+        name="change role and team",
+        endpoint="admin.change_role",
+        role=Role.ADMIN,
+        url=lambda t: f"/admin/accounts/{t.account.id}/role",
+        fields=fields_of(
+            RoleTeamForm,
+            team_id=Field(
+                "team_id", CHOICE, ("", Live(lambda t: str(t.member.team_id), "other team"))
+            ),
+        ),
+        tables=("users", "teams"),
+    ),
+    *(
+        FormSpec(
+            name=f"account button {action}",
+            endpoint=f"admin.{endpoint}",
+            role=Role.ADMIN,
+            url=lambda t, action=action: f"/admin/accounts/{t.account.id}/{action}",
+            fields=(),
+            tables=("users", "user_sessions"),
+        )
+        for action, endpoint in (
+            ("disable", "disable_account"),
+            ("enable", "enable_account"),
+            ("reset-passphrase", "reset_passphrase"),
+            ("reset-mfa", "reset_mfa"),
+        )
+    ),
+    FormSpec(
+        name="new team",
+        endpoint="admin.new_team",
+        role=Role.ADMIN,
+        url=lambda t: "/admin/teams/new",
+        fields=fields_of(
+            TeamForm,
+            name=Field("name", TEXT, ("East team",)),
+            supervisor_id=Field(
+                "supervisor_id",
+                CHOICE,
+                ("", Live(lambda t: str(t.supervisor_account.id), "supervisor")),
+            ),
+        ),
+        tables=("teams",),
+    ),
+    FormSpec(
+        name="rename team",
+        endpoint="admin.rename_team",
+        role=Role.ADMIN,
+        url=lambda t: f"/admin/teams/{t.member.team_id}/rename",
+        fields=fields_of(RenameTeamForm, name=Field("name", TEXT, ("West team", "North team"))),
+        tables=("teams",),
+    ),
+    FormSpec(
+        name="team supervisor",
+        endpoint="admin.team_supervisor",
+        role=Role.ADMIN,
+        url=lambda t: f"/admin/teams/{t.member.team_id}/supervisor",
+        fields=fields_of(
+            SupervisorForm,
+            supervisor_id=Field(
+                "supervisor_id",
+                CHOICE,
+                ("", Live(lambda t: str(t.supervisor_account.id), "supervisor")),
+            ),
+        ),
+        tables=("teams",),
+    ),
+    FormSpec(
+        name="add practitioner to team",
+        endpoint="admin.add_team_worker",
+        role=Role.ADMIN,
+        url=lambda t: f"/admin/teams/{t.member.team_id}/workers",
+        fields=fields_of(
+            AddWorkerForm,
+            worker_id=Field("worker_id", CHOICE, (Live(lambda t: str(t.account.id), "worker"),)),
+        ),
+        tables=("users",),
+    ),
+    FormSpec(
+        name="remove practitioner from team",
+        endpoint="admin.remove_team_worker",
+        role=Role.ADMIN,
+        url=lambda t: f"/admin/teams/{t.member.team_id}/workers/{t.member.id}/remove",
+        fields=(),
+        tables=("users",),
+    ),
+    FormSpec(
+        name="settings",
+        endpoint="admin.settings",
+        role=Role.ADMIN,
+        url=lambda t: "/admin/settings",
+        fields=fields_of(
+            settings_form_class(),
+            **{
+                d.key: Field(d.key, TEXT, (str(d.default()), str(d.minimum), str(d.maximum)))
+                for d in SETTINGS
+                if d.kind is not SettingKind.YES_NO
+            },
+        ),
+        tables=("setting_values", "settings_revision"),
+    ),
 )
+
+
+def _colleague_of(episode: Episode) -> User:
+    """Another active worker in the team of the episode's worker (to move the case to)."""
+    worker = db.session.get(User, episode.worker_id)
+    assert worker is not None
+    assert worker.team is not None
+    return next(w for w in worker.team.members if w.id != worker.id)
 
 
 # Generated values -------------------------------------------------------------------------
