@@ -4,11 +4,13 @@ a 390 px screen."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from caseload.domain.codes import ContactMode, ContactType, RiskLevel, Role
 from caseload.domain.dates import LONDON, london_to_utc
@@ -42,8 +44,17 @@ def book_at(worker: User, episode: Episode, starts_at: datetime) -> None:
     db.session.commit()
 
 
+#: The page fits the screen: nothing scrolls sideways.
+FITS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
 def overflow(page: Any) -> int:
-    """How far the page is wider than the screen, in CSS pixels (0 when it fits)."""
+    """How far the page is wider than the screen once it has settled, in CSS pixels (0 when
+    it fits). The NHS.UK header moves menu items that do not fit into "More" after a resize,
+    a moment later: the page gets up to 3 seconds to fit before it is measured."""
+    # Measured below either way: the caller's assertion reports by how much it overflows.
+    with suppress(PlaywrightTimeout):
+        page.wait_for_function(FITS, timeout=3000)
     return int(
         page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     )
