@@ -28,6 +28,11 @@ def format_day_month(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]}"
 
 
+def format_month(day: date) -> str:
+    """A calendar month, locale-independent, such as "Nov 2026"."""
+    return f"{_MONTHS[day.month - 1]} {day.year}"
+
+
 def format_date(day: date) -> str:
     """A short, locale-independent date such as "3 Nov 2026"."""
     return f"{format_day_month(day)} {day.year}"

@@ -169,6 +169,12 @@ class EpisodeSummary(db.Model):  # type: ignore[name-defined]
     second_treatment_on: Mapped[date | None] = mapped_column(Date)
     #: Referral date to first treatment contact, in days.
     days_to_first_treatment: Mapped[int | None] = mapped_column(Integer)
+    #: First to second attended treatment contact, in days (the "hidden wait").
+    second_treatment_gap_days: Mapped[int | None] = mapped_column(Integer)
+    #: Contacts in force whose outcome was recorded (any attendance code but booked), and
+    #: of those the client's non-attendances (did not attend, 3; late and not seen, 7).
+    contacts_with_outcome: Mapped[int] = mapped_column(Integer, default=0)
+    dna_contacts: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     episode: Mapped[Episode] = relationship(back_populates="summary")
