@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 # The port `make run` serves on: `make run PORT=8080`.
 PORT ?= 5000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean audit reliability
 
 $(PY_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,29 @@ test: install lint
 
 bench: install
 	$(BIN)/python -m bench
+
+# Known vulnerabilities in the locked dependencies (docs/RELIABILITY.md). Needs the PyPI
+# advisory service and the npm registry, so it is not part of `make test`.
+audit: install
+	$(BIN)/python -m pip_audit --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet pip-audit
+	$(BIN)/python -m pip_audit -r constraints.txt --disable-pip --no-deps
+	npm audit --omit=dev --audit-level=low
+
+# The long reliability runs of docs/RELIABILITY.md (hostile input at 500 examples a form,
+# the sign-in races and the saves under concurrency, and scripts/reliability: concurrency,
+# kill -9 faults and sign-in under attack, on SQLite and on the PostgreSQL server named by
+# CASELOAD_RELIABILITY_PG, default postgresql+psycopg://postgres@127.0.0.1:5432/test).
+reliability: install
+	CASELOAD_HOSTILE_EXAMPLES=500 $(BIN)/pytest -p no:cacheprovider -q \
+		tests/web/test_hostile_input.py tests/web/test_reliability_input.py \
+		tests/web/test_reliability_saves.py tests/services/test_signin_races.py \
+		tests/test_reliability_secrets.py tests/web/test_access_matrix.py \
+		tests/web/test_stored_output.py tests/web/test_database_busy.py
+	status=0; for db in sqlite postgresql; do \
+		$(BIN)/python scripts/reliability/concurrency.py --database $$db --seconds 60 || status=1; \
+		$(BIN)/python scripts/reliability/faults.py --database $$db --kills 20 || status=1; \
+		$(BIN)/python scripts/reliability/signin_attack.py --database $$db --seconds 30 || status=1; \
+	done; exit $$status
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

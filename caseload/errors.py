@@ -7,9 +7,10 @@ import uuid
 from flask import Flask, g, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from caseload.db import sqlite_begin
 from caseload.extensions import db
 from caseload.services import NotVisible
 
@@ -31,6 +32,10 @@ MESSAGES = {
     ),
     413: ("That was too much to send", "Send less at once and try again."),
     429: ("Too many attempts", "Wait 15 minutes, then try again."),
+    503: (
+        "The service is busy",
+        "Nothing was saved. Wait a few seconds, then try again.",
+    ),
     500: (
         "Sorry, there is a problem with the service",
         "Try again later. If it keeps happening, give the incident number to your "
@@ -43,6 +48,25 @@ def incident_id() -> str:
     """The id shown to the person and written to the log for this failure."""
     rid = g.get("request_id")
     return rid or uuid.uuid4().hex[:12]
+
+
+#: Seconds a person (or a client) is asked to wait after the database was busy.
+RETRY_AFTER_SECONDS = 5
+
+#: PostgreSQL's SQLSTATE for a lock not granted within ``lock_timeout``.
+PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def is_database_busy(error: BaseException) -> bool:
+    """Whether an error is the database refusing to wait longer for a lock: SQLite's
+    "database is locked" once its busy timeout has passed, or PostgreSQL's
+    ``lock_timeout``. Both mean nothing was written and the same request can succeed later."""
+    if not isinstance(error, OperationalError):
+        return False
+    original = error.orig
+    if getattr(original, "sqlstate", None) == PG_LOCK_NOT_AVAILABLE:
+        return True
+    return "database is locked" in str(original).lower()
 
 
 def render_error(status: int) -> ResponseReturnValue:
@@ -97,6 +121,8 @@ def init_app(app: Flask) -> None:
         original = getattr(error, "original_exception", None) or error
         if isinstance(error, InternalServerError) and original is error:
             original = error
+        if is_database_busy(original):
+            return database_busy()
         app.logger.error(
             "Incident %s on %s %s", incident_id(), request.method, request.path, exc_info=original
         )
@@ -105,3 +131,22 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         session.pop("_flashes", None)
         return render_error(500)
+
+    def database_busy() -> ResponseReturnValue:
+        # The lock was not granted within the busy timeout: the statement that waited
+        # wrote nothing, and the rollback (here, and the commit hook's for any 5xx)
+        # undoes the rest of the request. A 503 with Retry-After, not an incident.
+        db.session.rollback()
+        session.pop("_flashes", None)
+        app.logger.warning(
+            "Database busy on %s %s [%s]", request.method, request.path, incident_id()
+        )
+        # The page may read (the signed-in user for the header): on SQLite it reads
+        # in a deferred transaction, which never waits for the write lock.
+        with sqlite_begin("DEFERRED"):
+            title, advice = MESSAGES[503]
+            page = render_template(
+                "errors/error.html", status=503, title=title, advice=advice, incident=incident_id()
+            )
+            db.session.rollback()
+        return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}

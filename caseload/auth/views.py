@@ -27,7 +27,7 @@ from caseload.auth.forms import (
 from caseload.extensions import db
 from caseload.models import User
 from caseload.policy import PUBLIC, SIGNED_IN, policy
-from caseload.services import auth
+from caseload.services import account, auth
 from caseload.services.audit import record_event
 from caseload.web import safe_next, submit
 
@@ -47,13 +47,15 @@ def login() -> ResponseReturnValue:
     next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
         username = form.username.data or ""
-        if auth.is_throttled(username):
+        attempt = auth.begin_attempt(username)
+        if attempt is None:
             return _throttled(form)
         user = auth.check_password(username, form.password.data or "")
         if user is None:
-            auth.record_failure(username, reason="password")
+            auth.attempt_failed(attempt, reason="password")
             form.password.errors.append("The username or passphrase is not right.")
             return render_template("auth/login.html", form=form), 200
+        auth.attempt_succeeded(attempt)
         session.clear()
         session["pending_user_id"] = user.id
         session["pending_since"] = time.time()
@@ -105,11 +107,13 @@ def mfa() -> ResponseReturnValue:
         return redirect(url_for("auth.new_passphrase"))
     form = MfaForm()
     if form.validate_on_submit():
-        if auth.is_throttled(user.username):
+        attempt = auth.begin_attempt(user.username)
+        if attempt is None:
             return _throttled(LoginForm(formdata=None))
         if auth.verify_totp(user, form.code.data or ""):
+            auth.attempt_succeeded(attempt)
             return _complete_sign_in(user)
-        auth.record_failure(user.username, reason="code")
+        auth.attempt_failed(attempt, reason="code")
         form.code.errors.append("That code is not right or has been used. Try the next code.")
     enrolling = not user.mfa_enrolled
     demo = auth.demo_code_visible(user)
@@ -178,11 +182,14 @@ def _pending_user() -> User | None:
 
 def _complete_sign_in(user: User) -> ResponseReturnValue:
     next_url = safe_next(session.get("next"))
+    warning = account.failed_attempts_message(account.failures_since_last_sign_in(user))
     server_session = auth.start_session(user)
     session.clear()
     session.permanent = True
     user.auth_session_id = server_session.id
     login_user(user, remember=False)
+    if warning:
+        flash(warning, "info")
     return redirect(next_url or url_for("main.home"))
 
 

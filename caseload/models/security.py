@@ -1,4 +1,4 @@
-"""Server-side sign-in sessions and failed-attempt counters.
+"""Server-side sign-in sessions, failed-attempt counters and used form keys.
 
 Both live in the database, not in process memory, so any number of app
 servers can run behind one load balancer.
@@ -45,4 +45,21 @@ class AuthFailure(db.Model):  # type: ignore[name-defined]
     #: The username as typed, lower-cased; the account may not exist.
     username: Mapped[str] = mapped_column(String(64), index=True)
     ip: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class FormSubmission(db.Model):  # type: ignore[name-defined]
+    """A form submission that saved, by the idempotency key of the rendered form.
+
+    The key is the primary key: a second submission of the same form (a double click, a
+    retry after a timeout, back and resubmit) cannot save again, and is sent where the
+    first one was (``location``, the first response's redirect).
+    """
+
+    __tablename__ = "form_submissions"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(100))
+    location: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from caseload.db import UTCDateTime, utcnow
 from caseload.domain.codes import Role
 from caseload.extensions import db
+from caseload.models.encrypted import EncryptedString
 
 
 class Team(db.Model):  # type: ignore[name-defined]
@@ -47,7 +48,8 @@ class User(db.Model):  # type: ignore[name-defined]
     #: Set for a temporary passphrase an administrator issued: the next sign-in must
     #: choose a new one before the code step (docs/admin-guide.md).
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: Encrypted at rest with the configured keys (caseload/models/encrypted.py).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString())
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The last TOTP time step accepted, so a code cannot be replayed.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, func, insert, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
-from caseload.db import utcnow
+from caseload.db import sqlite_begin, utcnow
 from caseload.extensions import db
 from caseload.models import AuthFailure, User, UserSession
 from caseload.services import ServiceError
@@ -34,33 +37,105 @@ def normalise_username(username: str) -> str:
 
 
 # Throttling ------------------------------------------------------------------------
+#
+# A sign-in attempt is counted *before* its passphrase or code is checked, on a
+# connection and transaction of its own (``begin_attempt``): the attempt's row is
+# committed first, then the window is counted in a new transaction. Whatever the
+# interleaving, the k-th attempt to commit counts at least k rows, so no more than
+# ``LOGIN_MAX_FAILURES`` checks run in a window however many arrive at once, on
+# SQLite and on PostgreSQL alike. The limits are per (username, address) pair and per
+# address, never per username alone: nobody can lock a named user out from elsewhere.
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt let through the throttle. Its row counts as a failure until
+    ``attempt_succeeded`` removes it."""
+
+    id: int
+    username: str
 
 
 def _window_start() -> datetime:
     return utcnow() - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
 
 
-def is_throttled(username: str) -> bool:
-    """Whether sign-in for this username, or from this address, is locked for now."""
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
+def _failures(name: str, ip: str | None) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """The count of failures for the (username, address) pair and for the address."""
     since = _window_start()
-    by_name = db.session.scalar(
-        select(func.count(AuthFailure.id)).where(
-            AuthFailure.username == normalise_username(username), AuthFailure.at >= since
-        )
+    same_ip = AuthFailure.ip.is_(None) if ip is None else AuthFailure.ip == ip
+    pair = (
+        select(func.count(AuthFailure.id))
+        .where(AuthFailure.username == name, same_ip, AuthFailure.at >= since)
+        .scalar_subquery()
     )
+    by_ip = (
+        select(func.count(AuthFailure.id)).where(same_ip, AuthFailure.at >= since).scalar_subquery()
+    )
+    return pair, by_ip
+
+
+def _over_limit(pair: int, by_ip: int, *, extra: int = 0) -> bool:
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    return pair + extra > limit or by_ip + extra > limit * ADDRESS_FACTOR
+
+
+#: An address may fail this many times the per-account limit (several people behind one
+#: address, a shared office) before every sign-in from it waits.
+ADDRESS_FACTOR = 5
+
+
+def is_throttled(username: str) -> bool:
+    """Whether sign-in for this username from this address, or from this address at
+    all, is locked for now."""
+    pair, by_ip = _failures(normalise_username(username), client_ip())
+    row = db.session.execute(select(pair, by_ip)).one()
+    return _over_limit(row[0] or 0, row[1] or 0, extra=1)
+
+
+def release_request_lock() -> None:
+    """End the request's transaction so far, so nothing it holds (SQLite's write lock
+    above all) is held while a passphrase is hashed or an attempt is counted on a
+    connection of its own. The sign-in steps are the one place a request commits before
+    its end: they write nothing of their own before this point."""
+    db.session.commit()
+
+
+def begin_attempt(username: str) -> Attempt | None:
+    """Count a sign-in attempt before checking it; None when it is throttled.
+
+    The attempt's row is committed on a connection of its own, then the window is
+    counted in a fresh transaction that sees every attempt committed before it; a
+    throttled attempt's row is removed again (it was never checked).
+    """
+    name = normalise_username(username)[:64]
     ip = client_ip()
-    by_ip = 0
-    if ip is not None:
-        by_ip = (
-            db.session.scalar(
-                select(func.count(AuthFailure.id)).where(
-                    AuthFailure.ip == ip, AuthFailure.at >= since
-                )
-            )
-            or 0
-        )
-    return (by_name or 0) >= limit or (by_ip or 0) >= limit * 5
+    release_request_lock()
+    engine = db.session.get_bind(AuthFailure).engine
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+        with conn.begin():
+            attempt_id = conn.execute(
+                insert(AuthFailure)
+                .values(username=name, ip=ip, at=utcnow())
+                .returning(AuthFailure.id)
+            ).scalar_one()
+        with conn.begin():
+            pair, by_ip = _failures(name, ip)
+            row = conn.execute(select(pair, by_ip)).one()
+            throttled = _over_limit(row[0] or 0, row[1] or 0)
+            if throttled:
+                conn.execute(delete(AuthFailure).where(AuthFailure.id == attempt_id))
+    return None if throttled else Attempt(id=attempt_id, username=name)
+
+
+def attempt_failed(attempt: Attempt, *, reason: str) -> None:
+    """The attempt's passphrase or code was wrong: its row stays, counted; audited."""
+    record_event_now("login.failure", actor_username=attempt.username, detail={"reason": reason})
+
+
+def attempt_succeeded(attempt: Attempt) -> None:
+    """The attempt's passphrase or code was right: it is not a failure."""
+    db.session.execute(delete(AuthFailure).where(AuthFailure.id == attempt.id))
 
 
 def record_failure(username: str, *, reason: str) -> None:
@@ -82,8 +157,15 @@ def clear_failures(username: str) -> None:
 
 
 def check_password(username: str, password: str) -> User | None:
-    """The active user with this username and password, or None (timing-safe)."""
-    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    """The active user with this username and password, or None (timing-safe).
+
+    The account is read in a deferred transaction that ends before the hash is
+    checked: hashing (about 200 ms) never holds a lock another request waits for.
+    """
+    release_request_lock()
+    with sqlite_begin("DEFERRED"):
+        user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+        db.session.commit()
     if user is None:
         burn_verification_time(password)
         return None
@@ -115,9 +197,14 @@ def qr_code_data_uri(uri: str) -> str:
 
 
 def verify_totp(user: User, code: str, *, at: float | None = None) -> bool:
-    """Accept a 6-digit code from the current, previous or next step, each once only."""
+    """Accept a 6-digit code from the current, previous or next step, each once only.
+
+    The step is claimed with a conditional update (``totp_last_step`` below it), so of
+    any number of sign-ins presenting the same code at once exactly one wins: on
+    PostgreSQL the others wait on the row lock and then find the step taken.
+    """
     code = code.strip().replace(" ", "")
-    if user.totp_secret is None or len(code) != 6 or not code.isdigit():
+    if user.totp_secret is None or len(code) != 6 or not (code.isascii() and code.isdigit()):
         return False
     now = time.time() if at is None else at
     totp = pyotp.TOTP(user.totp_secret, interval=TOTP_INTERVAL)
@@ -125,13 +212,27 @@ def verify_totp(user: User, code: str, *, at: float | None = None) -> bool:
     for offset in (0, -1, 1):
         step = current_step + offset
         if secrets.compare_digest(totp.at(step * TOTP_INTERVAL), code):
-            if user.totp_last_step is not None and step <= user.totp_last_step:
-                return False
-            user.totp_last_step = step
-            if user.totp_confirmed_at is None:
-                user.totp_confirmed_at = utcnow()
-            return True
+            return _claim_step(user, step)
     return False
+
+
+def _claim_step(user: User, step: int) -> bool:
+    """Mark a code's step used, unless it (or a later one) already is."""
+    users = User.__table__
+    claimed = db.session.execute(
+        update(users)
+        .where(
+            users.c.id == user.id,
+            or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    if cast(CursorResult[Any], claimed).rowcount != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)
+    if user.totp_confirmed_at is None:
+        user.totp_confirmed_at = utcnow()
+    return True
 
 
 def demo_code_visible(user: User) -> bool:

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import request
+from flask import abort, g, redirect, request
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF
+from markupsafe import Markup
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import DateField, Form, SelectFieldBase, SelectMultipleField
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
 from wtforms.validators import StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from caseload.extensions import db
+from caseload.models import FormSubmission
 from caseload.services import Conflict, ServiceError
 
 #: Service field names that differ from the form's.
@@ -300,6 +308,84 @@ def settle_choices(form: Form) -> bool:
     return settled
 
 
+#: The hidden field carrying a rendered form's idempotency key.
+FORM_KEY = "form_key"
+_KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+class KeyedCSRFTokenField(CSRFTokenField):
+    """The CSRF token field, rendered with a fresh idempotency key beside it.
+
+    Every form renders its CSRF token (``{{ form.csrf_token }}``), so every form, including
+    ones added later, carries a key of its own without a change to its class or template.
+    """
+
+    def __call__(self, **kwargs: Any) -> Markup:
+        """The token's hidden input and the key's."""
+        token = super().__call__(**kwargs)
+        key = Markup('<input type="hidden" name="{}" value="{}">').format(
+            FORM_KEY, uuid.uuid4().hex
+        )
+        return Markup.escape(token) + key if not isinstance(token, Markup) else token + key
+
+
+class KeyedCSRF(_FlaskFormCSRF):
+    """Flask-WTF's CSRF protection with the keyed token field."""
+
+    field_class = KeyedCSRFTokenField
+
+
+FlaskForm.Meta.csrf_class = KeyedCSRF
+
+
+class DuplicateSubmission(Exception):
+    """The form's key was used by a submission that saved."""
+
+
+def posted_form_key() -> str | None:
+    """The submitted form's idempotency key, when it has a well-formed one."""
+    key = request.form.get(FORM_KEY) if request.method == "POST" else None
+    return key if isinstance(key, str) and _KEY_PATTERN.fullmatch(key) else None
+
+
+def _claim_form_key(key: str) -> None:
+    """Record the key as used; the primary key refuses a second use, even at once."""
+    user_id = current_user.id if current_user.is_authenticated else None
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                FormSubmission(key=key, user_id=user_id, endpoint=(request.endpoint or "")[:100])
+            )
+    except IntegrityError as error:
+        raise DuplicateSubmission(key) from error
+
+
+def _repeat(key: str) -> Submission:
+    """A repeat of a saved submission: the first one's redirect, when it was the same
+    user's; otherwise a conflict (nothing saved)."""
+    used = db.session.execute(
+        select(FormSubmission).where(FormSubmission.key == key),
+        execution_options={"populate_existing": True},
+    ).scalar_one_or_none()
+    user_id = current_user.id if current_user.is_authenticated else None
+    if used is not None and used.user_id == user_id and used.location:
+        abort(redirect(used.location, code=303))
+    return Submission(saved=False, status=409, problems=(CONFLICT_MESSAGE,))
+
+
+def remember_form_location(response: Any) -> Any:
+    """After a saved submission, keep where its response sent the user, for repeats
+    (an after-request hook, run before the request commits)."""
+    key = g.pop("saved_form_key", None)
+    if key and 300 <= response.status_code < 400 and response.location:
+        db.session.execute(
+            update(FormSubmission)
+            .where(FormSubmission.key == key)
+            .values(location=str(response.location)[:500])
+        )
+    return response
+
+
 @dataclass(frozen=True)
 class Submission:
     """What happened to a submitted form: saved (with the service's result), or the
@@ -319,16 +405,29 @@ def submit(form: FlaskForm, save: Callable[[], Any]) -> Submission:
     else's newer save, or a clash with a row saved at the same moment, is a conflict
     (409). Either way nothing of the save is kept, but the request's earlier audit events are: the
     savepoint undoes only the save, and the request commits once at its end.
+
+    A form posted with its idempotency key (``form_key``, rendered beside every CSRF
+    token) saves once: the key is claimed in the same savepoint as the save, so a refused
+    save does not use it up, and a repeat is sent where the first save's response went.
     """
     if not (form.validate_on_submit() and settle_choices(form)):
         return Submission(saved=False, status=400 if request.method == "POST" else 200)
+    key = posted_form_key()
+    if key and db.session.get(FormSubmission, key) is not None:
+        return _repeat(key)
     try:
         with db.session.begin_nested():
+            if key:
+                _claim_form_key(key)
             result = save()
+    except DuplicateSubmission:
+        return _repeat(key or "")
     except (Conflict, StaleDataError, IntegrityError):
         return Submission(saved=False, status=409, problems=(CONFLICT_MESSAGE,))
     except ServiceError as error:
         return Submission(
             saved=False, status=400, problems=tuple(apply_service_errors(form, error))
         )
+    if key:
+        g.saved_form_key = key
     return Submission(saved=True, result=result)

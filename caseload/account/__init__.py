@@ -1,0 +1,1 @@
+"""A signed-in user's own account: passphrase, sessions and recent sign-ins."""

@@ -1,0 +1,167 @@
+"""Sign-in under attack (docs/RELIABILITY.md): workers' p95 during a wrong-passphrase flood.
+
+    .venv/bin/python scripts/reliability/signin_attack.py --database sqlite --seconds 30
+    .venv/bin/python scripts/reliability/signin_attack.py --database postgresql
+
+The app runs under gunicorn behind one trusted proxy (``PROXY_COUNT=1``), with real
+passphrase hashing. Workers, signed in through the real forms, load their caseload
+page in a loop. Baseline: the workers alone for ``--seconds``. Attack: the same, while
+``--attackers`` threads post wrong passphrases to /login as fast as they are answered,
+for the workers' usernames and for made-up ones, each from a random address in
+X-Forwarded-For. Figures: the workers' p50 and p95 in both phases and their ratio,
+the responses of 500 or above (0 allowed, workers' and attackers'), and whether each
+worker can still sign in from their own address after the flood (no lock-out from
+elsewhere). Prints one JSON line; exits 1 when p95 under attack is 2x the baseline
+or more, or any other check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from harness import Browser, database, machine_state, prepare, start_server
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile of the values, in milliseconds."""
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))
+    return ordered[index] * 1000
+
+
+def load_caseload(
+    browser: Browser, until: float, times: list[float], statuses: Counter[int]
+) -> None:
+    """Load the caseload page until the deadline, timing each."""
+    while time.monotonic() < until:
+        reply = browser.get("/caseload")
+        statuses[reply.status] += 1
+        if reply.status == 200:
+            times.append(reply.seconds)
+
+
+def attack(
+    base: str, usernames: list[str], until: float, seed: int, statuses: Counter[int]
+) -> None:
+    """Post wrong passphrases from random addresses until the deadline."""
+    rng = random.Random(seed)  # noqa: S311 (load generation, not secrets)
+    browser = Browser(base, forwarded_for="198.51.100.1")
+    token = browser.form("/login").get("csrf_token", "")
+    while time.monotonic() < until:
+        browser.forwarded_for = f"203.0.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        name = rng.choice(usernames + [f"nobody-{rng.randrange(1000)}"])
+        reply = browser.post(
+            "/login",
+            {
+                "username": name,
+                "password": "wrong passphrase " + str(rng.random()),
+                "csrf_token": token,
+            },
+        )
+        statuses[reply.status] += 1
+
+
+def phase(
+    base: str, browsers: list[Browser], seconds: float, attackers: int, usernames: list[str]
+) -> tuple[list[float], Counter[int], Counter[int]]:
+    """One timed phase: the workers' times and statuses, and the attackers' statuses."""
+    until = time.monotonic() + seconds
+    times: list[float] = []
+    worker_statuses: Counter[int] = Counter()
+    attacker_statuses: Counter[int] = Counter()
+    threads = [
+        threading.Thread(target=load_caseload, args=(b, until, times, worker_statuses))
+        for b in browsers
+    ] + [
+        threading.Thread(target=attack, args=(base, usernames, until, n, attacker_statuses))
+        for n in range(attackers)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, worker_statuses, attacker_statuses
+
+
+def main() -> int:
+    """Run the figure; print it as JSON; 0 when every check holds."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--attackers", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    args = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory(prefix="caseload-attack-") as tmp,
+        database(args.database, Path(tmp)) as url,
+    ):
+        prepared = prepare(url, Path(tmp) / "instance", workers=args.workers)
+        server = start_server(
+            prepared, workers=args.gunicorn_workers, threads=args.threads, PROXY_COUNT=1
+        )
+        try:
+            browsers = []
+            for n, account in enumerate(prepared.accounts):
+                browser = Browser(server.base, forwarded_for=f"192.0.2.{n + 10}")
+                if not browser.sign_in(account):
+                    raise SystemExit(f"could not sign in {account.username}")
+                browsers.append(browser)
+            usernames = [a.username for a in prepared.accounts]
+            base_times, base_statuses, _ = phase(server.base, browsers, args.seconds, 0, usernames)
+            attack_times, attack_worker_statuses, attacker_statuses = phase(
+                server.base, browsers, args.seconds, args.attackers, usernames
+            )
+            # Each worker signs in afresh from their own address after the flood.
+            after = []
+            for n, account in enumerate(prepared.accounts):
+                fresh = Browser(server.base, forwarded_for=f"192.0.2.{n + 10}")
+                after.append(fresh.sign_in(account))
+        finally:
+            server.stop()
+
+    base_p95 = percentile(base_times, 0.95)
+    attack_p95 = percentile(attack_times, 0.95)
+    worker_5xx = sum(c for s, c in (base_statuses + attack_worker_statuses).items() if s >= 500)
+    attacker_5xx = sum(c for s, c in attacker_statuses.items() if s >= 500 or s == 0)
+    figures = {
+        "database": args.database,
+        "gunicorn_workers": args.gunicorn_workers,
+        "gunicorn_threads": args.threads,
+        "workers": args.workers,
+        "attackers": args.attackers,
+        "seconds_per_phase": args.seconds,
+        "baseline_requests": len(base_times),
+        "baseline_p50_ms": round(statistics.median(base_times) * 1000, 1),
+        "baseline_p95_ms": round(base_p95, 1),
+        "attack_requests": len(attack_times),
+        "attack_p50_ms": round(statistics.median(attack_times) * 1000, 1),
+        "attack_p95_ms": round(attack_p95, 1),
+        "p95_ratio": round(attack_p95 / base_p95, 2),
+        "wrong_passphrase_posts": sum(attacker_statuses.values()),
+        "attacker_statuses": {str(k): v for k, v in sorted(attacker_statuses.items())},
+        "worker_statuses": {
+            str(k): v for k, v in sorted((base_statuses + attack_worker_statuses).items())
+        },
+        "responses_5xx": worker_5xx + attacker_5xx,
+        "workers_signed_in_after_flood": sum(after),
+        "machine": machine_state(),
+    }
+    print(json.dumps(figures))
+    ok = attack_p95 < 2 * base_p95 and worker_5xx + attacker_5xx == 0 and all(after)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
