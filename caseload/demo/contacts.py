@@ -15,7 +15,7 @@ from caseload.demo.draws import (
     working_time,
 )
 from caseload.demo.records import PlannedContact, PlannedEpisode
-from caseload.demo.tables import MODES
+from caseload.demo.tables import HIDDEN_WAIT_OVER_28, HIDDEN_WAIT_OVER_90, MODES
 from caseload.demo.text import demo_text
 from caseload.domain.codes import (
     AttendanceCode,
@@ -168,11 +168,13 @@ class ContactPlanner:
         stop_before: date,
         first_type: ContactType,
         mode: ContactMode,
+        hidden_waits: bool = False,
     ) -> date | None:
         """Add up to ``attended`` attended contacts from ``first_day``, with misses
-        sprinkled in, none on or after ``stop_before``; returns the last contact's day."""
+        sprinkled in, none on or after ``stop_before``; returns the last contact's day.
+        With ``hidden_waits``, the second treatment contact is sometimes long in coming."""
         rng = self.rng
-        day, index, last_day = first_day, 0, None
+        day, index, last_day, treated = first_day, 0, None, 0
         while index < attended:
             moment = working_time(day, rng)
             actual = local_day(moment)
@@ -188,9 +190,26 @@ class ContactPlanner:
                     self.attended(plan, course, index, moment, contact_type, mode, last=is_last)
                 )
                 index += 1
-                day = actual + timedelta(days=rng.choice((7, 7, 7, 10, 14)))
+                treated += contact_type.is_treatment
+                long_gap_possible = hidden_waits and treated == 1
+                day = actual + timedelta(
+                    days=self.next_gap(after_first_treatment=long_gap_possible)
+                )
             last_day = actual
         return last_day
+
+    def next_gap(self, *, after_first_treatment: bool) -> int:
+        """Days to the next contact: mostly a week or two. After the first treatment contact,
+        quite often a longer gap: the "hidden wait" for the second treatment contact that
+        services report (over 28 days, and a few over 90)."""
+        rng = self.rng
+        if after_first_treatment:
+            roll = rng.random()
+            if roll < HIDDEN_WAIT_OVER_90:
+                return rng.randint(91, 110)
+            if roll < HIDDEN_WAIT_OVER_28:
+                return rng.randint(29, 60)
+        return rng.choice((7, 7, 7, 10, 14))
 
     def mode(self) -> ContactMode:
         """How an episode's contacts are held."""

@@ -39,6 +39,8 @@ from caseload.demo.tables import (
     REFERRAL_SOURCES,
     REFERRER_EXPECTATIONS,
     STEPPED_UP_KINDS,
+    TARGETS_CLIENTS,
+    TEAM_GROWTH,
     WAITING_TARGETS,
 )
 from caseload.demo.text import demo_text
@@ -155,7 +157,9 @@ class Planner(ContactPlanner):
         else:
             kind, sessions, attended = "no_change", 1, 1
         span = attended * 12 + 30
-        days_ago = round(rng.triangular(span + 20, PERIOD_DAYS, span + 20))
+        # Spread evenly over the period, so every month of the lead's dashboard has
+        # discharges enough to show once disclosure control has suppressed small counts.
+        days_ago = round(rng.uniform(span + 20, PERIOD_DAYS))
         referral_date = self.today - timedelta(days=days_ago)
         plan, age = self.episode(worker, referral_date, risk=risk, complex_=complex_)
         course = draw_course(
@@ -177,6 +181,7 @@ class Planner(ContactPlanner):
             stop_before=stop,
             first_type=first_type,
             mode=mode,
+            hidden_waits=True,
         )
         if ending == "dropped_out" and last is not None:
             for _ in range(rng.randint(1, 2)):
@@ -308,10 +313,21 @@ class Planner(ContactPlanner):
 
     # The service
 
+    def worker_then(self, referral_date: date, worker: int) -> int:
+        """Who took a referral of that day, as the team grew (``TEAM_GROWTH``): the older
+        history was carried by fewer practitioners, so past weeks range from light loads to
+        loads near the cap, as a service's own history does and the findings view compares.
+        Draws nothing, so the rest of the plan is unchanged."""
+        days_ago = (self.today - referral_date).days
+        for older_than, team_size in TEAM_GROWTH:
+            if days_ago > older_than:
+                return worker % team_size
+        return worker
+
     def plan(self) -> tuple[list[PlannedEpisode], list[PlannedNote]]:
         """Every episode (sorted by referral date) and every reflective note."""
         rng = self.rng
-        scale = self.clients / DEFAULT_CLIENTS
+        scale = min(1.0, self.clients / TARGETS_CLIENTS)
         active = [round(t * scale) for t in ACTIVE_TARGETS]
         waiting = [max(1, round(t * scale)) for t in WAITING_TARGETS]
         while sum(active) + sum(waiting) > 0.7 * self.clients and any(active):
@@ -333,7 +349,9 @@ class Planner(ContactPlanner):
         rest = max(0, self.clients - len(episodes))
         for _ in range(rest):
             worker = rng.choices(range(len(ACTIVE_TARGETS)), weights=ACTIVE_TARGETS)[0]
-            episodes.append(self.discharged(worker))
+            planned = self.discharged(worker)
+            planned.worker = self.worker_then(planned.referral.referral_date, worker)
+            episodes.append(planned)
         episodes = episodes[: self.clients]
         episodes.sort(key=lambda e: e.referral.referral_date)
         for plan in episodes:

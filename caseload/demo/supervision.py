@@ -28,13 +28,13 @@ from caseload.demo.staff import TEAMS, WORKERS
 from caseload.demo.tables import (
     CASE_MINUTES,
     CHECK_BETWEEN_SESSIONS,
-    DEFAULT_CLIENTS,
     REASSIGNMENTS_PER_TEAM,
     REVIEW_DECISIONS,
     SESSION_MINUTES,
     SESSION_SKIPPED,
     SUPERVISION_ENDS_DAYS,
     SUPERVISION_WEEKS,
+    TARGETS_CLIENTS,
 )
 from caseload.demo.text import demo_text
 from caseload.domain.codes import Severity, SupervisionDecision
@@ -102,7 +102,7 @@ def plan_reassignments(
     Cases that were discharged later are preferred, so the caseloads at the end stay
     as planned; a case linked to a reflective note stays with its author.
     """
-    count = max(1, round(REASSIGNMENTS_PER_TEAM * len(episodes) / DEFAULT_CLIENTS))
+    count = max(1, round(REASSIGNMENTS_PER_TEAM * min(1.0, len(episodes) / TARGETS_CLIENTS)))
     linked = {n.episode for n in notes if n.episode is not None}
     reasons = demo_text().reassignment_reasons
     moves: list[PlannedReassignment] = []

@@ -17,13 +17,23 @@ from caseload.domain.codes import (
 from caseload.domain.flags import FlagKind
 
 DEFAULT_SEED = 2009
-DEFAULT_CLIENTS = 600
-#: The period the demo covers, ending today (about 18 months).
-PERIOD_DAYS = 540
+DEFAULT_CLIENTS = 900
+#: The service size the caseload targets below are written for. A smaller demo scales
+#: them down; a larger one keeps them and has a longer history of discharged episodes
+#: (enough for the lead's monthly figures to survive disclosure control).
+TARGETS_CLIENTS = 600
+#: The period the demo covers, ending today (about 26 months: the lead's dashboard shows
+#: the last 24 complete months, each with referrals, treatment and discharges).
+PERIOD_DAYS = 790
 
-#: Open, in-treatment cases per worker at the end, for 600 clients: worker1 sits above
+#: Open, in-treatment cases per worker at the end, for TARGETS_CLIENTS: worker1 sits above
 #: the cap of 45 that Rizq et al. (2009) reported; most hold 20-35.
 ACTIVE_TARGETS = (48, 38, 33, 30, 28, 26, 23, 21)
+#: How the team grew: referrals older than the first number of days were taken by the first
+#: practitioners only (the second number), oldest rule first. The demo holds far fewer
+#: referrals than a real service, so without this every past week's load would be light;
+#: with it, past weeks range from light to over the cap, as the findings view compares.
+TEAM_GROWTH = ((365, 1), (150, 2), (60, 3))
 #: Open cases still waiting for their first treatment contact, per worker.
 WAITING_TARGETS = (9, 7, 6, 6, 5, 5, 4, 4)
 
@@ -73,6 +83,11 @@ MODES = {
     ContactMode.DIGITAL: 7,
     ContactMode.GROUP: 3,
 }
+
+#: Shares of courses whose second treatment contact comes over 28 days after the first,
+#: and over 90 days (the national "hidden waits").
+HIDDEN_WAIT_OVER_28 = 0.32
+HIDDEN_WAIT_OVER_90 = 0.06
 
 #: Outcome shapes of a full course, and of the courses that ended early.
 COMPLETED_KINDS = {"recover": 66, "improve": 13, "no_change": 13, "deteriorate": 8}
