@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caseload import assets, cli, errors, web
 from caseload.about.views import bp as about_bp
+from caseload.account.views import bp as account_bp
 from caseload.admin.views import bp as admin_bp
 from caseload.auth.views import bp as auth_bp
 from caseload.cases.views import bp as cases_bp
@@ -17,7 +18,9 @@ from caseload.clients.views import bp as clients_bp
 from caseload.config import ROOT, load_config
 from caseload.db import render_migration_item
 from caseload.diary.views import bp as diary_bp
+from caseload.exports.views import bp as exports_bp
 from caseload.extensions import csrf, db, login_manager, migrate
+from caseload.lead.views import bp as lead_bp
 from caseload.main.views import bp as main_bp
 from caseload.notes.views import bp as notes_bp
 from caseload.supervision.views import bp as supervision_bp
@@ -67,5 +70,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(clients_bp)
     app.register_blueprint(notes_bp)
     app.register_blueprint(supervision_bp)
+    app.register_blueprint(exports_bp)
+    app.register_blueprint(lead_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(about_bp)
+    app.register_blueprint(account_bp)

@@ -9,17 +9,27 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from caseload.db import utcnow
-from caseload.demo import build_demo_service, build_demo_staff, write_credentials
+from caseload.demo import (
+    DEFAULT_CLIENTS,
+    build_demo_service,
+    build_demo_staff,
+    write_credentials,
+)
 from caseload.domain.codes import Role
 from caseload.domain.curves import DEFAULT_MIN_EPISODES
 from caseload.domain.dates import local_date
 from caseload.extensions import db
 from caseload.models import User
+from caseload.reporting.exports import export_scope, write_export
 from caseload.services import ServiceError
 from caseload.services.audit import verify_chain
 from caseload.services.backup import backup_database, restore_database
 from caseload.services.curves import rebuild_expected_curves
+from caseload.services.pgroles import roles_script
 from caseload.services.users import create_user
+
+#: Who an export from the command line is recorded as, in the audit trail.
+EXPORT_ACTOR = "command line"
 
 
 @click.command("create-user")
@@ -54,7 +64,7 @@ def create_user_command(
 @click.option("--seed", default=2009, show_default=True, help="Random seed for the demo data.")
 @click.option(
     "--clients",
-    default=600,
+    default=DEFAULT_CLIENTS,
     show_default=True,
     type=click.IntRange(0, 10_000),
     help="How many synthetic clients (0 for staff accounts only).",
@@ -202,6 +212,43 @@ def restore_command(backup: Path, force: bool) -> None:
         click.echo(f"Audit trail intact: {result.chain.events} events.")
 
 
+@click.command("export")
+@click.argument("kind", type=click.Choice(["csv", "fhir"]))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="The new file to write (never overwritten).",
+)
+def export_command(kind: str, out: Path) -> None:
+    """Export consented records for central reporting: the pseudonymised episode CSV
+    (csv) or the pseudonymous FHIR bundle of PHQ-9 and GAD-7 results (fhir)."""
+    if out.exists():
+        raise click.ClickException(f"{out} exists already: choose a new file name.")
+    scope = export_scope()
+    label = f"Consented episodes ({kind})"
+    with click.progressbar(length=scope.episodes, label=label) as bar:
+        write_export(
+            kind,
+            out,
+            scope=scope,
+            actor_username=EXPORT_ACTOR,
+            progress=lambda written: bar.update(written - bar.pos),
+        )
+    click.echo(
+        f"Exported {scope.episodes} episodes of {len(scope.client_ids)} consenting clients "
+        f"to {out} (readable by you only). The export is recorded in the audit trail."
+    )
+
+
+@click.command("pg-roles")
+@click.option("--app-role", default="caseload_app", show_default=True, help="The app's role.")
+@click.option("--schema", default="public", show_default=True, help="The tables' schema.")
+def pg_roles_command(app_role: str, schema: str) -> None:
+    """Print the GRANTs for the app's PostgreSQL role (run them as the owner)."""
+    click.echo(roles_script(app_role, schema=schema), nl=False)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(create_user_command)
@@ -210,3 +257,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(verify_audit_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(export_command)
+    app.cli.add_command(pg_roles_command)

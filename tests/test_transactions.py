@@ -55,6 +55,7 @@ def test_a_slow_read_does_not_block_a_save(
     sign_in(writer_client, writer)
     csrf = token(writer_client)
     read_path = f"{path}/{reader_case.id}"
+    version = str(writer_case.client.version)
     db.session.commit()  # the test's own session holds no lock while the threads run
 
     responses: dict[str, Any] = {}
@@ -67,7 +68,12 @@ def test_a_slow_read_does_not_block_a_save(
         started = time.monotonic()
         saved = writer_client.post(
             f"/episodes/{writer_case.id}/consent",
-            data={"csrf_token": csrf, "consent": "yes", "consent_note": "Agreed on the phone"},
+            data={
+                "csrf_token": csrf,
+                "consent": "yes",
+                "consent_note": "Agreed on the phone",
+                "version": version,
+            },
         )
         elapsed = time.monotonic() - started
         still_reading = not release.is_set() and thread.is_alive()

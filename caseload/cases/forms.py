@@ -163,6 +163,9 @@ class ConsentForm(FlaskForm):
         "What did the client say?",
         validators=[DataRequired("Say what the client said, in a few words."), Length(max=500)],
     )
+    #: The client's version when the form was opened: a stale tab cannot undo a newer
+    #: answer.
+    version = HiddenField()
 
 
 def _measure_fields(measure: Measure) -> dict[str, Field]:

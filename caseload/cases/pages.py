@@ -18,7 +18,7 @@ from caseload.cases.forms import (
     RegisterClientForm,
     contact_form_class,
 )
-from caseload.charts import ChartPoint, chart_summary, figure_json, outcome_chart
+from caseload.charts import chart_summary, figure_json, outcome_chart
 from caseload.domain.codes import (
     AttendanceCode,
     ConsentState,
@@ -28,7 +28,6 @@ from caseload.domain.codes import (
     SexualOrientation,
     YesNoNotStated,
 )
-from caseload.domain.dates import local_date
 from caseload.domain.episodes import is_unfinished, risk_item_unanswered
 from caseload.domain.measures import GAD7, PHQ9, Measure, contact_form_measures, get_measure
 from caseload.domain.registration import ADULT_AGE
@@ -39,30 +38,9 @@ from caseload.services import episodes as episode_service
 from caseload.services import registration as registration_service
 from caseload.services import supervision as supervision_service
 from caseload.services.clients import MAX_LENGTHS, ClientDetails, Demographics
+from caseload.services.episodes import chart_points
 from caseload.services.search import DuplicateCandidate
 from caseload.web import expected_version, london_now
-
-#: Cancelled by the patient (2) or by the provider (4): drawn apart from non-attendance.
-CANCELLATIONS = (AttendanceCode.CANCELLED_BY_PATIENT, AttendanceCode.CANCELLED_BY_PROVIDER)
-
-
-def chart_points(contacts: list[Contact]) -> list[ChartPoint]:
-    """The chart's points: every contact in force that has happened (or was cancelled), in
-    order, on its UK calendar day; only attended contacts carry scores."""
-    shown = [c for c in contacts if c.in_force and not c.is_booked]
-    return [
-        ChartPoint(
-            contact_number=number,
-            occurred_on=local_date(c.occurred_at),
-            phq9=c.total(PHQ9) if c.attendance.attended else None,
-            gad7=c.total(GAD7) if c.attendance.attended else None,
-            attended=c.attendance.attended,
-            dna=c.attendance.is_dna,
-            cancelled=c.attendance in CANCELLATIONS,
-            what_happened=c.attendance.label,
-        )
-        for number, c in enumerate(shown, start=1)
-    ]
 
 
 def episode_context(episode: Episode, *, today: date) -> dict[str, Any]:

@@ -198,7 +198,8 @@ def discharge(episode_id: int) -> ResponseReturnValue:
         ),
     )
     if outcome.saved:
-        return _to_episode(episode_id, f"{record.client.name} has been discharged.")
+        # The session cookie is signed, not encrypted: a reference, never a name.
+        return _to_episode(episode_id, f"{record.client.service_ref} has been discharged.")
     return render_template(
         "cases/discharge.html",
         form=form,
@@ -252,6 +253,7 @@ def consent(episode_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         form.consent.data = record.client.consent_state.value
         form.answered_on.data = today_in_london()
+        form.version.data = str(record.client.version)
     outcome = submit(
         form,
         lambda: client_service.set_consent(
@@ -261,6 +263,7 @@ def consent(episode_id: int) -> ResponseReturnValue:
             note=form.consent_note.data,
             answered_on=form.answered_on.data,
             today=today_in_london(),
+            expected_version=expected_version(form.version.data),
         ),
     )
     if outcome.saved:

@@ -15,12 +15,14 @@ from caseload.policy import CLINICAL, WORKER, policy
 from caseload.services import clients as client_service
 from caseload.services import search as search_service
 from caseload.web import submit, today_in_london
+from caseload.web.ratelimit import rate_limited
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
 
 
 @bp.get("/search")
 @policy(CLINICAL)
+@rate_limited("search")
 def search() -> ResponseReturnValue:
     """Find a client by name, NHS number, service reference or date of birth.
 
@@ -69,7 +71,8 @@ def add_referral(client_id: int) -> ResponseReturnValue:
     )
     if outcome.saved:
         client = target.client
-        flash(f"Added a new referral for {client.name} ({client.service_ref}). It is waiting.")
+        # The session cookie is signed, not encrypted: a reference, never a name.
+        flash(f"Added a new referral for {client.service_ref}. It is waiting.")
         return redirect(url_for("cases.episode", episode_id=outcome.result.id))
     return render_template(
         "clients/referral.html", form=form, target=target, problems=outcome.problems

@@ -265,7 +265,7 @@ _NOT_COLLECTED_LABELS: dict[NotCollectedReason, str] = {
 }
 
 #: The reasons offered for a questionnaire that was started and left unfinished
-#: (issue 8: declined, ran out of time, or other with a short text).
+#: (declined, ran out of time, or other with a short text).
 INCOMPLETE_REASONS = (
     NotCollectedReason.DECLINED,
     NotCollectedReason.NO_TIME,

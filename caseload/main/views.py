@@ -20,4 +20,6 @@ def home() -> ResponseReturnValue:
         return redirect(url_for("cases.caseload"))
     if current_user.role is Role.SUPERVISOR:
         return redirect(url_for("supervision.queue"))
+    if current_user.role is Role.LEAD:
+        return redirect(url_for("lead.dashboard"))
     return render_template("main/home.html", user=current_user)

@@ -9,9 +9,11 @@ from caseload.models.episodes import (
     EpisodeSummary,
     ExpectedCurveCache,
 )
+from caseload.models.letters import Letter
 from caseload.models.notes import NoteTheme, ReflectiveNote
+from caseload.models.ratelimit import RateLimitCount
 from caseload.models.scores import ContactScore, EpisodeMeasureSummary
-from caseload.models.security import AuthFailure, UserSession
+from caseload.models.security import AuthFailure, FormSubmission, UserSession
 from caseload.models.settings import SettingsRevision, SettingValue
 from caseload.models.supervision import (
     EpisodeReassignment,
@@ -36,7 +38,10 @@ __all__ = [
     "EpisodeReassignment",
     "EpisodeSummary",
     "ExpectedCurveCache",
+    "FormSubmission",
+    "Letter",
     "NoteTheme",
+    "RateLimitCount",
     "ReflectiveNote",
     "SettingValue",
     "SettingsRevision",

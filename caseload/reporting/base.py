@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, and_, or_, select
 
-from caseload.models import Client, Episode, EpisodeSummary, ReflectiveNote
+from caseload.models import Client, Episode, EpisodeSummary, ReflectiveNote, Team
 from caseload.policy import clients_in_force, episodes_in_force
 
 
@@ -31,6 +31,21 @@ def reportable_episodes() -> Select[Episode, EpisodeSummary]:
     )
 
 
+def worker_load_episodes() -> Select[Episode, EpisodeSummary]:
+    """Every episode in force with its summary, consented or not: for worker load only.
+
+    docs/design.md section 10: how many cases a worker holds (week by week, when a note
+    was written, treatments finished a year) is data about the worker's workload and
+    counts every case. Nothing else may start here: no score, date, outcome or
+    demographic of a client without consent may reach a figure through it.
+    """
+    return (
+        select(Episode, EpisodeSummary)
+        .join(EpisodeSummary, EpisodeSummary.episode_id == Episode.id)
+        .where(episodes_in_force())
+    )
+
+
 def reportable_notes() -> Select[ReflectiveNote]:
     """Reflective notes that may be counted: unlinked, or linked to a consenting client's
     episode in force."""
@@ -44,3 +59,8 @@ def reportable_notes() -> Select[ReflectiveNote]:
             )
         )
     )
+
+
+def report_teams() -> Select[Team]:
+    """The service's teams by name, for a report's team filter (no client data)."""
+    return select(Team).order_by(Team.name)

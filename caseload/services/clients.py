@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
 
 from caseload.domain.codes import (
     ComplexityFactor,
@@ -24,7 +25,7 @@ from caseload.domain.registration import age_on, normalise_gp_practice_code, nor
 from caseload.extensions import db
 from caseload.models import Client, ConsentRecord, Episode, EpisodeSummary, User
 from caseload.policy import episodes_in_force
-from caseload.services import ServiceError
+from caseload.services import Conflict, ServiceError
 from caseload.services.audit import record_event
 from caseload.services.settings import service_settings
 
@@ -387,6 +388,7 @@ def set_consent(
     answered_on: date | None = None,
     today: date | None = None,
     consented: bool | None = None,
+    expected_version: int | None = None,
 ) -> ConsentRecord:
     """Record the client's answer about central reporting (yes, declined or not asked yet),
     with what they said and, when given, the day they said it (which needs ``today``); it
@@ -394,6 +396,8 @@ def set_consent(
     False is declined."""
     if consent is None and consented is None:
         raise TypeError("set_consent needs the client's answer (consent=...)")
+    if expected_version is not None and client.version != expected_version:
+        raise Conflict(client.id)  # a newer answer was saved after the form was opened
     state = (
         ConsentState(consent)
         if consent is not None
@@ -417,6 +421,7 @@ def set_consent(
     )
     db.session.add(record)
     client.consent_state = state
+    flag_modified(client, "consent_state")  # a new version even for the same answer
     db.session.flush()
     record_event(
         "consent.change",

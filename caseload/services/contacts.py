@@ -165,7 +165,7 @@ MAX_REASON_NOTE = 200
 
 
 def check_questionnaires(data: ContactInput, scores: Scores, errors: dict[str, str]) -> None:
-    """The safety rules for questionnaires at an attended contact (issue 8), for any measure.
+    """The safety rules for questionnaires at an attended contact, for any measure.
 
     - "Other" as the reason nothing was collected needs the worker's words.
     - A questionnaire started and left unfinished has no total, and saves only with the

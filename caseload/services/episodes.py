@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
+from caseload.charts import ChartPoint
 from caseload.db import utcnow
 from caseload.domain.codes import (
     AttendanceCode,
@@ -40,8 +42,14 @@ from caseload.domain.flags import (
     has_open_risk,
     worker_flags,
 )
-from caseload.domain.measures import PHQ9, get_measure
-from caseload.domain.outcomes import WAIT_TARGETS, EpisodeOutcome, wait_days, within_wait_target
+from caseload.domain.measures import GAD7, PHQ9, get_measure
+from caseload.domain.outcomes import (
+    WAIT_TARGETS,
+    EpisodeOutcome,
+    second_contact_gap_days,
+    wait_days,
+    within_wait_target,
+)
 from caseload.extensions import db
 from caseload.models import (
     Client,
@@ -113,6 +121,30 @@ def episode_contacts(episode: Episode) -> list[Contact]:
     )
 
 
+#: Cancelled by the patient (2) or by the provider (4): drawn apart from non-attendance.
+CANCELLATIONS = (AttendanceCode.CANCELLED_BY_PATIENT, AttendanceCode.CANCELLED_BY_PROVIDER)
+
+
+def chart_points(contacts: list[Contact]) -> list[ChartPoint]:
+    """The outcome chart's points: every contact in force that has happened (or was
+    cancelled), in order, on its UK calendar day; only attended contacts carry scores.
+    The episode page and the printed client summary draw the same points."""
+    shown = [c for c in contacts if c.in_force and not c.is_booked]
+    return [
+        ChartPoint(
+            contact_number=number,
+            occurred_on=local_date(c.occurred_at),
+            phq9=c.total(PHQ9) if c.attendance.attended else None,
+            gad7=c.total(GAD7) if c.attendance.attended else None,
+            attended=c.attendance.attended,
+            dna=c.attendance.is_dna,
+            cancelled=c.attendance in CANCELLATIONS,
+            what_happened=c.attendance.label,
+        )
+        for number, c in enumerate(shown, start=1)
+    ]
+
+
 def check_version(record: Episode | Contact, expected: int | None) -> None:
     """Refuse to save over someone else's newer save."""
     if expected is not None and record.version != expected:
@@ -145,8 +177,11 @@ def refresh_summary(episode: Episode) -> EpisodeSummary:
     """Recompute the episode's summary rows from its contacts in force (same transaction).
 
     Called by every change to a contact, and by discharge and re-opening, so the
-    columns reports group by are never stale.
+    columns reports group by are never stale. The episode's version moves on
+    too: a form opened on the episode before the change (a discharge) is a
+    conflict, and two changes at the same moment cannot both recompute the summary.
     """
+    flag_modified(episode, "step")  # any column: the UPDATE moves ``version`` on
     db.session.flush()
     contacts = list(
         db.session.scalars(
@@ -166,6 +201,8 @@ def refresh_summary(episode: Episode) -> EpisodeSummary:
     booked = [c.occurred_at for c in contacts if c.attendance is AttendanceCode.BOOKED]
     summary.earliest_booked_at = min(booked) if booked else None
     summary.booked_contacts = len(booked)
+    summary.contacts_with_outcome = len(contacts) - len(booked)
+    summary.dna_contacts = sum(1 for c in contacts if c.attendance.is_dna)
     _store_reporting_columns(summary, episode, facts)
     return summary
 
@@ -213,6 +250,9 @@ def _store_reporting_columns(
         None if facts.second_treatment_at is None else local_date(facts.second_treatment_at)
     )
     summary.days_to_first_treatment = wait_days(episode.referral_date, first_on)
+    summary.second_treatment_gap_days = second_contact_gap_days(
+        first_on, summary.second_treatment_on
+    )
 
 
 def summary_facts(summary: EpisodeSummary) -> EpisodeSummaryFacts:

@@ -3,6 +3,7 @@ template helpers."""
 
 from __future__ import annotations
 
+import os
 import unicodedata
 import uuid
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from caseload.services.auth import load_session_user
 from caseload.services.settings import service_settings
 from caseload.services.users import count_demo_users
 from caseload.web import transactions
+from caseload.web.forms import remember_form_location
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -60,6 +62,7 @@ def init_app(app: Flask) -> None:
     """Wire the engine, the request's transaction, the session loader and the request hooks."""
     with app.app_context():
         for engine in db.engines.values():
+            restrict_sqlite_file(engine.url.database if engine.dialect.name == "sqlite" else None)
             configure_engine(engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
     transactions.init_app(app)
 
@@ -76,10 +79,22 @@ def init_app(app: Flask) -> None:
     app.before_request(_read_digits_as_ascii)
     app.before_request(_enforce_policy)
     app.after_request(_security_headers)
+    # Registered after the transaction's commit hook, so it runs before it.
+    app.after_request(remember_form_location)
     app.context_processor(_template_globals)
     app.add_template_filter(format_local_date, "local_date")
     app.add_template_filter(format_local_datetime, "local_datetime")
     app.add_template_filter(format_nhs_number_or_blank, "nhs_number")
+
+
+def restrict_sqlite_file(path: str | None) -> None:
+    """Create the SQLite file readable and writable by its owner only (0600), or make an
+    existing one so. SQLite gives its -wal and -shm files the database file's mode."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _assign_request_id() -> None:
@@ -190,19 +205,27 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("clients.search", "Find a client"),
         ("clients.discharged", "Discharged clients"),
         ("notes.index", "Reflective notes"),
+        ("account.index", "Your account"),
     ],
     Role.SUPERVISOR: [
         ("supervision.queue", "Exception queue"),
         ("supervision.team_load", "Team load"),
         ("supervision.shared_notes", "Shared notes"),
         ("clients.search", "Find a client"),
+        ("account.index", "Your account"),
     ],
-    Role.LEAD: [("main.home", "Home")],
+    Role.LEAD: [
+        ("lead.dashboard", "Service dashboard"),
+        ("lead.findings", "Findings"),
+        ("lead.exports", "Exports"),
+        ("account.index", "Your account"),
+    ],
     Role.ADMIN: [
         ("admin.accounts", "Accounts"),
         ("admin.teams", "Teams"),
         ("admin.settings", "Settings"),
         ("admin.audit", "Audit trail"),
+        ("account.index", "Your account"),
     ],
 }
 

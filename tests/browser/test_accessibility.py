@@ -64,7 +64,14 @@ def test_worker_pages_have_no_wcag_violations(app: Flask, live_server: str, page
     sign_in_page(page, live_server, worker)
 
     found = {}
-    for path in ["/caseload", "/clients/new", "/notes/", "/notes/new"]:
+    for path in [
+        "/caseload",
+        "/clients/new",
+        "/notes/",
+        "/notes/new",
+        "/account/",
+        "/account/passphrase",
+    ]:
         page.goto(live_server + path)
         found[path] = violations(page)
     page.goto(episode_url)
@@ -189,3 +196,70 @@ def test_the_admin_pages_have_no_wcag_violations(app: Flask, live_server: str, p
         "Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"
     }
     page.console_errors.clear()
+
+
+def test_the_pages_that_leave_the_screen_have_no_wcag_violations(
+    app: Flask, live_server: str, page: Any
+) -> None:
+    """The printable summary (on screen and as printed), the letters, the letter form with
+    and without errors, a saved letter, and the lead's exports page."""
+    from caseload.services.letters import save_letter
+    from tests.browser.test_console import sign_in_as
+    from tests.services.records import full_record
+
+    worker = make_user(Role.WORKER, username="axe-letters", team="North team")
+    supervisor = make_user(Role.SUPERVISOR, username="axe-letters-sup", team="North team")
+    record = full_record(worker, discharged=True, supervisor=supervisor, item9_at_end=1)
+    full_record(worker, name="Axe Consenting", consented=True)
+    letter = save_letter(worker, record.episode, key="discharge", body="Dear Doctor,\n\nThanks.")
+    db.session.commit()
+    sign_in_page(page, live_server, worker)
+    episode = f"{live_server}/episodes/{record.episode.id}"
+
+    found = {}
+    page.goto(f"{episode}/summary")
+    found["client summary"] = violations(page)
+    page.emulate_media(media="print")
+    found["client summary, printed"] = violations(page)
+    page.emulate_media(media="screen")
+    for name, url in (
+        ("letters", f"{episode}/letters"),
+        ("letter form", f"{episode}/letters/discharge/new"),
+        ("saved letter", f"{live_server}/letters/{letter.id}"),
+    ):
+        page.goto(url)
+        found[name] = violations(page)
+    page.goto(f"{episode}/letters/assessment/new")
+    page.get_by_label("The letter").fill("")
+    page.get_by_role("button", name="Save the letter").click()
+    assert page.locator(".nhsuk-error-summary").is_visible()
+    found["letter form with errors"] = violations(page)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{live_server}/login")
+
+    sign_in_as(page, live_server, make_user(Role.LEAD, username="axe-exports-lead"))
+    page.goto(f"{live_server}/lead/exports")
+    found["lead's exports"] = violations(page)
+    assert found == {name: [] for name in found}
+    assert page.console_errors == [
+        "Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"
+    ]  # the refused letter form itself
+    page.console_errors.clear()
+
+
+def test_the_lead_dashboard_has_no_wcag_violations(app: Flask, live_server: str, page: Any) -> None:
+    from tests.browser.test_console import open_and_settle, sign_in_as
+    from tests.web.test_dashboard_pages import finished, months_ago
+
+    worker = make_user(Role.WORKER, username="axe-lead-worker", team="North team")
+    for count in (1, 2, 3):
+        for _ in range(5):
+            finished(worker, months_ago(count))
+    lead = make_user(Role.LEAD, username="axe-lead")
+    sign_in_as(page, live_server, lead)
+    found = {}
+    for path in ["/lead/", "/lead/?team=nonsense&from=1999-01"]:
+        open_and_settle(page, live_server + path)
+        assert page.locator(".app-chart[data-rendered='true']").count() >= 3
+        found[path] = violations(page)
+    assert found == {name: [] for name in found}

@@ -30,6 +30,7 @@ from caseload.extensions import db
 from caseload.models import User
 from caseload.policy import policy_of
 from caseload.services import episodes as episode_service
+from caseload.services.letters import save_letter
 from caseload.services.supervision import start_session
 from caseload.web import STATIC_ENDPOINTS, today_in_london
 from tests.conftest import PASSWORD, make_user, next_code
@@ -39,7 +40,16 @@ pytestmark = pytest.mark.browser
 
 #: GET endpoints with no page to show a signed-in person (they redirect onwards), and
 #: downloads (a file, not a page: tests/web/test_audit_view.py checks the export).
-NOT_PAGES = frozenset({"auth.login", "auth.mfa", "auth.new_passphrase", "admin.audit_csv"})
+NOT_PAGES = frozenset(
+    {
+        "auth.login",
+        "auth.mfa",
+        "auth.new_passphrase",
+        "admin.audit_csv",
+        "lead.dashboard_csv",
+        "exports.episode_fhir",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class World:
     discharged_client: int
     #: The supervisor's session with the worker (the open episode is its first case).
     session: int = 0
+    #: A letter to the GP saved on the open episode.
+    letter: int = 0
 
 
 def build_world() -> World:
@@ -97,9 +109,11 @@ def build_world() -> World:
     session = start_session(
         users[Role.SUPERVISOR], worker_id=worker.id, today=today_in_london()
     )  # the open episode's review is overdue (referred 40 days ago), so it is on the list
+    letter = save_letter(worker, episode, key="assessment", body="Dear Doctor,")
     db.session.commit()
     return World(
         session=session.id,
+        letter=letter.id,
         users=users,
         episode=episode.id,
         client=episode.client_id,
@@ -120,6 +134,9 @@ ARGUMENTS: dict[str, Any] = {
     # The administrator's account and team pages: the worker's.
     "user_id": lambda w: [w.users[Role.WORKER].id],
     "team_id": lambda w: [w.users[Role.WORKER].team_id],
+    # Letters to the GP: a saved one, and the template a new one is drafted from.
+    "letter_id": lambda w: [w.letter],
+    "template": lambda w: ["assessment"],
 }
 
 
@@ -184,6 +201,8 @@ def test_no_page_logs_a_console_error(app: Flask, live_server: str, page: Any, r
         assert f"/episodes/{world.episode}" in paths
     if role is Role.ADMIN:
         assert "/admin/audit" in paths
+    if role is Role.LEAD:
+        assert "/lead/" in paths
     sign_in_as(page, live_server, world.users[role])
 
     errors: dict[str, list[str]] = {}

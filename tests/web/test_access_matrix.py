@@ -49,6 +49,7 @@ from caseload.domain.codes import AttendanceCode, DischargeReason, Role
 from caseload.extensions import db
 from caseload.models import AuditEvent, User
 from caseload.services.episodes import discharge
+from caseload.services.letters import save_letter
 from caseload.services.supervision import start_session
 from caseload.web import STATIC_ENDPOINTS, today_in_london
 from tests.conftest import csrf_token, make_user, sign_in
@@ -61,7 +62,7 @@ auth.login              POST    200    302    302    302     302      302    302
 auth.mfa                GET     302    302    302    302     302      302    302
 auth.mfa                POST    302    302    302    302     302      302    302
 auth.logout             POST    login  302    302    302     302      302    302
-main.home               GET     login  302    302    302     302      200    200
+main.home               GET     login  302    302    302     302      302    200
 cases.caseload          GET     login  200    200    403     403      403    403
 cases.register_client   GET     login  200    200    403     403      403    403
 cases.register_client   POST    login  400    400    403     403      403    403
@@ -104,6 +105,11 @@ auth.new_passphrase     GET     302    302    302    302     302      302    302
 auth.new_passphrase     POST    302    302    302    302     302      302    302
 auth.confirm            GET     login  200    200    200     200      200    200
 auth.confirm            POST    login  400    400    400     400      400    400
+account.index           GET     login  200    200    200     200      200    200
+account.passphrase      GET     login  200    200    200     200      200    200
+account.passphrase      POST    login  400    400    400     400      400    400
+account.end_others      POST    login  302    302    302     302      302    302
+account.end_session     POST    login  400    400    400     400      400    400
 cases.episode_entered_in_error GET  login 200 404  403     403      403    403
 cases.episode_entered_in_error POST login 400 404  403     403      403    403
 admin.accounts          GET     login  403    403    403     403      403    200
@@ -130,6 +136,18 @@ about.accessibility     GET     200    200    200    200     200      200    200
 about.privacy           GET     200    200    200    200     200      200    200
 admin.audit             GET     login  403    403    403     403      403    200
 admin.audit_csv         GET     login  403    403    403     403      403    200
+exports.summary         GET     login  200    404    200     404      403    403
+exports.letters         GET     login  200    404    200     404      403    403
+exports.new_letter      GET     login  200    404    403     403      403    403
+exports.new_letter      POST    login  400    404    403     403      403    403
+exports.letter          GET     login  200    404    200     404      403    403
+exports.episode_fhir    GET     login  200    404    403     403      403    403
+lead.exports            GET     login  403    403    403     403      200    403
+lead.export_csv         POST    login  403    403    403     403      200    403
+lead.export_fhir        POST    login  403    403    403     403      200    403
+lead.dashboard          GET     login  403    403    403     403      200    403
+lead.dashboard_csv      GET     login  403    403    403     403      200    403
+lead.findings           GET     login  403    403    403     403      200    403
 """
 
 
@@ -144,6 +162,7 @@ class Obj(Enum):
     WORKER = "worker"  # the worker who holds the case (a filter in a query string)
     SESSION = "session"  # a supervision session of the worker's supervisor with that worker
     TEAM = "team"  # the team of the worker who holds the case
+    LETTER = "letter"  # a letter to the GP saved on the episode
 
 
 #: The URL arguments of each endpoint that takes any. Several variants of one endpoint
@@ -188,6 +207,12 @@ URL_ARGS: dict[str, tuple[dict[str, Any], ...]] = {
     "admin.team_supervisor": ({"team_id": Obj.TEAM},),
     "admin.add_team_worker": ({"team_id": Obj.TEAM},),
     "admin.remove_team_worker": ({"team_id": Obj.TEAM, "worker_id": Obj.WORKER},),
+    # Records that leave the screen: a letter is drafted from a template named in the URL.
+    "exports.summary": ({"episode_id": Obj.EPISODE},),
+    "exports.letters": ({"episode_id": Obj.EPISODE},),
+    "exports.new_letter": ({"episode_id": Obj.EPISODE, "template": "assessment"},),
+    "exports.letter": ({"letter_id": Obj.LETTER},),
+    "exports.episode_fhir": ({"episode_id": Obj.EPISODE},),
 }
 
 #: Rows that end the session; they run last in each walk.
@@ -257,6 +282,7 @@ class Case:
     #: The team supervisor's session with the worker (set by build_world).
     session: int = 0
     team: int = 0
+    letter: int = 0
 
     def id_of(self, obj: Obj) -> int:
         return {
@@ -268,6 +294,7 @@ class Case:
             Obj.WORKER: self.worker,
             Obj.SESSION: self.session,
             Obj.TEAM: self.team,
+            Obj.LETTER: self.letter,
         }[obj]
 
 
@@ -293,6 +320,7 @@ def make_case(worker: User, name: str) -> Case:
         note="",
         today=factories.TODAY,
     )
+    letter = save_letter(worker, episode, key="assessment", body="Dear Doctor,")
     db.session.commit()
     return Case(
         episode.id,
@@ -302,6 +330,7 @@ def make_case(worker: User, name: str) -> Case:
         ended.client_id,
         worker.id,
         team=worker.team_id or 0,
+        letter=letter.id,
     )
 
 

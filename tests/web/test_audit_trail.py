@@ -20,6 +20,7 @@ from caseload.policy import WORKER, policy
 from caseload.services import contacts as contact_service
 from caseload.services import episodes as episode_service
 from caseload.services.audit import record_event
+from caseload.services.letters import save_letter
 from caseload.services.notes import write_note
 from caseload.services.supervision import start_session
 from caseload.web import submit, today_in_london
@@ -49,6 +50,12 @@ CLIENT_PAGES: dict[str, Any] = {
     "clients.client": lambda e, booked, held: [f"/clients/{client_of(e)}"],
     # The episode is open: the page shows the client and why it cannot be re-referred.
     "clients.add_referral": lambda e, booked, held: [f"/clients/{client_of(e)}/referrals/new"],
+    # Records that leave the screen: the printable summary, the letters, one client's FHIR.
+    "exports.summary": lambda e, booked, held: [f"/episodes/{e}/summary"],
+    "exports.letters": lambda e, booked, held: [f"/episodes/{e}/letters"],
+    "exports.new_letter": lambda e, booked, held: [f"/episodes/{e}/letters/assessment/new"],
+    "exports.letter": lambda e, booked, held: [f"/letters/{letter_of(e)}"],
+    "exports.episode_fhir": lambda e, booked, held: [f"/episodes/{e}/fhir"],
 }
 
 #: The supervisor's GET pages that show a client, walked as the supervisor of the worker who
@@ -70,11 +77,15 @@ NO_CLIENT_PAGES = {
     "auth.mfa",
     "main.home",
     "supervision.team_load",
+    "lead.findings",
     "cases.register_client",
     "about.accessibility",
     "about.privacy",
     "auth.new_passphrase",
     "auth.confirm",
+    # Your own account: your sessions and sign-ins, no client.
+    "account.index",
+    "account.passphrase",
     "admin.accounts",
     "admin.new_account",
     "admin.change_role",
@@ -82,6 +93,11 @@ NO_CLIENT_PAGES = {
     "admin.new_team",
     "admin.team",
     "admin.settings",
+    # The lead's dashboard: consented aggregates only; its CSV is audited as dashboard.export.
+    "lead.dashboard",
+    "lead.dashboard_csv",
+    # The lead's exports page shows counts only; each download is audited with its clients.
+    "lead.exports",
 }
 
 #: Pages that name clients in a list but are not yet walked above, and why.
@@ -101,6 +117,15 @@ def client_of(episode_id: int) -> int:
     episode = db.session.get(Episode, episode_id)
     assert episode is not None
     return episode.client_id
+
+
+def letter_of(episode_id: int) -> int:
+    """A letter saved on the episode by its worker (made just before the page is walked)."""
+    episode = db.session.get(Episode, episode_id)
+    assert episode is not None
+    letter = save_letter(episode.worker, episode, key="assessment", body="Dear Doctor,")
+    db.session.commit()
+    return letter.id
 
 
 def seen_by(user: User, client_id: int) -> int:

@@ -573,7 +573,7 @@ def test_discharge_saves_and_shows_the_outcome(client: FlaskClient, signed_in: A
         f"/episodes/{episode.id}/discharge", data=discharge_data(token(client), episode)
     )
     html = flash_after(client, response)
-    assert "Dana Discharge has been discharged." in html
+    assert f"{reload(episode).client.service_ref} has been discharged." in html
     assert "Outcome:" in html
     category = re.search(r'id="outcome-category">([^<]+)<', html)
     assert category
@@ -737,6 +737,7 @@ def test_consent_change_is_kept_in_history_and_changes_the_badge(
             "csrf_token": token(client),
             "consent": "declined",
             "consent_note": "Withdrew consent on the phone",
+            "version": str(episode.client.version),
         },
     )
     html = flash_after(client, response)
@@ -754,7 +755,12 @@ def test_consent_change_is_kept_in_history_and_changes_the_badge(
     # And back again.
     response = client.post(
         f"/episodes/{episode.id}/consent",
-        data={"csrf_token": token(client), "consent": "yes", "consent_note": "Agreed again"},
+        data={
+            "csrf_token": token(client),
+            "consent": "yes",
+            "consent_note": "Agreed again",
+            "version": str(reload(episode).client.version),
+        },
     )
     assert "Consented to central reporting" in flash_after(client, response)
 
@@ -793,7 +799,8 @@ def test_consent_refuses_bad_input(
     episode = make_case(worker, consented=True)
     before = row_counts()
     response = client.post(
-        f"/episodes/{episode.id}/consent", data={"csrf_token": token(client), **data}
+        f"/episodes/{episode.id}/consent",
+        data={"csrf_token": token(client), "version": str(episode.client.version), **data},
     )
     assert response.status_code == 400
     shown = field_error(response, field)

@@ -93,6 +93,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 
+from caseload.account.forms import ChangePassphraseForm
 from caseload.admin.forms import (
     AddWorkerForm,
     NewAccountForm,
@@ -115,6 +116,7 @@ from caseload.cases.forms import (
 from caseload.clients.forms import ReferralForm
 from caseload.diary.forms import BookingForm, DiaryOutcomeForm
 from caseload.domain.codes import AttendanceCode, RiskLevel, Role
+from caseload.exports.forms import LetterForm
 from caseload.extensions import db
 from caseload.models import Episode, User
 from caseload.notes.forms import NoteForm
@@ -667,6 +669,35 @@ FORMS: tuple[FormSpec, ...] = (
         tables=("user_sessions", "users"),
     ),
     FormSpec(
+        name="change own passphrase",
+        endpoint="account.passphrase",
+        role=Role.WORKER,
+        url=lambda t: "/account/passphrase",
+        fields=fields_of(
+            ChangePassphraseForm,
+            current=Field("current", TEXT, (PASSWORD, "wrong passphrase here")),
+            password=Field("password", TEXT, ("lantern orchard quietly sideways meadow",)),
+            confirmation=Field("confirmation", TEXT, ("lantern orchard quietly sideways meadow",)),
+        ),
+        tables=("users", "user_sessions"),
+    ),
+    FormSpec(
+        name="end other sessions",
+        endpoint="account.end_others",
+        role=Role.WORKER,
+        url=lambda t: "/account/sessions/end-others",
+        fields=(),
+        tables=("users", "user_sessions"),
+    ),
+    FormSpec(
+        name="end one session",
+        endpoint="account.end_session",
+        role=Role.WORKER,
+        url=lambda t: "/account/sessions/end",
+        fields=(Field("session_id", TEXT, ("not-a-session",)),),
+        tables=("users", "user_sessions"),
+    ),
+    FormSpec(
         name="episode entered in error",
         endpoint="cases.episode_entered_in_error",
         role=Role.WORKER,
@@ -789,6 +820,39 @@ FORMS: tuple[FormSpec, ...] = (
             },
         ),
         tables=("setting_values", "settings_revision"),
+    ),
+    FormSpec(
+        name="assessment letter",
+        endpoint="exports.new_letter",
+        role=Role.WORKER,
+        url=lambda t: f"/episodes/{t.episode.id}/letters/assessment/new",
+        fields=fields_of(LetterForm),
+        tables=("letters",),
+    ),
+    FormSpec(
+        name="discharge letter",
+        endpoint="exports.new_letter",
+        role=Role.WORKER,
+        url=lambda t: f"/episodes/{t.discharged.id}/letters/discharge/new",
+        fields=fields_of(LetterForm),
+        tables=("letters",),
+    ),
+    # The lead's downloads take no field: the post only carries its CSRF token.
+    FormSpec(
+        name="lead CSV export",
+        endpoint="lead.export_csv",
+        role=Role.LEAD,
+        url=lambda t: "/lead/exports/csv",
+        fields=(),
+        tables=("letters", "episodes"),
+    ),
+    FormSpec(
+        name="lead FHIR export",
+        endpoint="lead.export_fhir",
+        role=Role.LEAD,
+        url=lambda t: "/lead/exports/fhir",
+        fields=(),
+        tables=("letters", "episodes"),
     ),
 )
 
@@ -1114,9 +1178,12 @@ class Harness:
 
 @pytest.fixture
 def hostile_app(app: Flask) -> Flask:
-    """The app with sign-in throttling out of the way (it is tested on its own) and
-    exceptions turned into 500 responses, as in production."""
+    """The app with sign-in throttling and rate limits out of the way (each is tested on
+    its own) and exceptions turned into 500 responses, as in production."""
     app.config["LOGIN_MAX_FAILURES"] = 1_000_000
+    # Per-user rate limits too (tests/web/test_rate_limits.py), or most examples of a
+    # letter or an export would be answered 429 before reaching the form.
+    app.config["RATE_LIMITS"] = dict.fromkeys(("search", "export", "letter"), (1_000_000, 60))
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.testing = False
     return app

@@ -459,7 +459,12 @@ def test_the_consent_reminder_links_to_the_consent_page_and_goes_once_asked(
         assert f'value="{value}"' in consent_page.get_data(as_text=True)
     response = client.post(
         f"/episodes/{episode.id}/consent",
-        data={"csrf_token": token(client), "consent": "declined", "consent_note": "No, thanks."},
+        data={
+            "csrf_token": token(client),
+            "consent": "declined",
+            "consent_note": "No, thanks.",
+            "version": str(episode.client.version),
+        },
     )
     html = flash_after(client, response)
     assert "Consent to central reporting has not been asked yet" not in html
@@ -480,7 +485,12 @@ def test_the_consent_page_takes_the_day_the_client_answered(
     assert input_value(form, "answered_on-year") == str(today.year)
 
     url = f"/episodes/{episode.id}/consent"
-    answer = {"csrf_token": token(client), "consent": "yes", "consent_note": "Agreed."}
+    answer = {
+        "csrf_token": token(client),
+        "consent": "yes",
+        "consent_note": "Agreed.",
+        "version": str(episode.client.version),
+    }
     before = row_counts()
     nonsense = client.post(
         url, data=answer | boxes("answered_on", day="40", month="1", year="2026")
