@@ -323,10 +323,13 @@ class KeyedCSRFTokenField(CSRFTokenField):
     def __call__(self, **kwargs: Any) -> Markup:
         """The token's hidden input and the key's."""
         token = super().__call__(**kwargs)
+        # Raw HTML, justified: the template is a constant, and ``Markup.format`` escapes
+        # both values it fills in (a constant name and a hex key). ``Markup.escape`` leaves
+        # the token's own (already safe) markup as it is and escapes anything else.
         key = Markup('<input type="hidden" name="{}" value="{}">').format(
             FORM_KEY, uuid.uuid4().hex
         )
-        return Markup.escape(token) + key if not isinstance(token, Markup) else token + key
+        return Markup.escape(token) + key
 
 
 class KeyedCSRF(_FlaskFormCSRF):
