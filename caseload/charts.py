@@ -21,7 +21,7 @@ from plotly.subplots import make_subplots
 
 from caseload.domain.dates import format_date
 from caseload.domain.measures import GAD7, PHQ9, Measure, get_measure
-from caseload.domain.wording import plural
+from caseload.domain.wording import plural, was_were
 
 FONT_FAMILY = "Frutiger W01, Arial, sans-serif"
 TEXT_COLOUR = "#212b32"  # NHS black
@@ -175,7 +175,7 @@ def chart_summary(points: Sequence[ChartPoint]) -> str:
         missed.append(f"{dnas} did not attend")
     cancelled = sum(1 for p in points if p.cancelled and not p.dna)
     if cancelled:
-        missed.append(f"{cancelled} {'was' if cancelled == 1 else 'were'} cancelled")
+        missed.append(f"{cancelled} {was_were(cancelled)} cancelled")
     if missed:
         sentence += "; " + " and ".join(missed)
     return sentence + "."

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from caseload.account.forms import ChangePassphraseForm, EndOthersForm, EndSessionForm
+from caseload.domain.wording import plural
 from caseload.policy import SIGNED_IN, policy
 from caseload.services import account
 from caseload.web import submit
@@ -53,7 +54,7 @@ def passphrase() -> ResponseReturnValue:
         ended = outcome.result
         message = "Your passphrase is changed."
         if ended:
-            message += f" Your {ended} other session{'s' if ended != 1 else ''} ended."
+            message += f" Your {plural(ended, 'other session')} ended."
         flash(message, "success")
         return redirect(url_for("account.index"))
     return render_template(
@@ -70,9 +71,7 @@ def end_others() -> ResponseReturnValue:
     if outcome.saved:
         ended = outcome.result
         flash(
-            f"{ended} other session{'s' if ended != 1 else ''} ended."
-            if ended
-            else "You had no other sessions.",
+            f"{plural(ended, 'other session')} ended." if ended else "You had no other sessions.",
             "success",
         )
         return redirect(url_for("account.index"))

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from caseload.admin.forms import settings_form_class
 from caseload.admin.views import bp
+from caseload.domain.wording import plural
 from caseload.policy import ADMIN, policy
 from caseload.services import settings as settings_service
 from caseload.services.settings import SettingKind
@@ -48,4 +49,4 @@ def _saved_message(changed: int) -> tuple[str, str]:
     """The flash message (and its category) after a save that changed this many."""
     if not changed:
         return "No setting changed: every value was already in force.", "info"
-    return ("1 setting saved." if changed == 1 else f"{changed} settings saved."), "success"
+    return f"{plural(changed, 'setting')} saved.", "success"

@@ -38,6 +38,8 @@ from enum import StrEnum
 from itertools import pairwise
 from statistics import fmean
 
+from caseload.domain.wording import plural
+
 #: Points needed before limits are reliable and special causes are claimed.
 MIN_POINTS = 12
 #: Mean moving range x 2.66 is the distance from the mean to each process limit.
@@ -421,8 +423,7 @@ def describe_variation(
 
 
 def _signal_words(signal: Signal, unit: str) -> str:
-    plural = "" if signal.count == 1 else "s"
-    return f"{signal.count} {unit}{plural} {signal.special_cause.label}"
+    return f"{plural(signal.count, unit)} {signal.special_cause.label}"
 
 
 def _span(signal: Signal, labels: Sequence[str]) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from caseload.db import utcnow
+from caseload.domain.wording import plural, was_were
 from caseload.extensions import db
 from caseload.models import AuditEvent, User, UserSession
 from caseload.services import ServiceError
@@ -250,9 +251,8 @@ def failed_attempts_message(count: int) -> str | None:
     """What to tell a user at sign-in about failed attempts on their name, if any."""
     if count <= 0:
         return None
-    attempts = "attempt" if count == 1 else "attempts"
     return (
-        f"There {'was' if count == 1 else 'were'} {count} failed sign-in {attempts} on your "
+        f"There {was_were(count)} {plural(count, 'failed sign-in attempt')} on your "
         "account since you last signed in. If it was not you, tell your service "
         "administrator and see Your account."
     )

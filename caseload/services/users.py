@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from caseload.domain.codes import Role
+from caseload.domain.wording import plural
 from caseload.extensions import db
 from caseload.models import Client, Episode, Team, User, UserSession
 from caseload.policy import episodes_in_force
@@ -442,10 +443,9 @@ def _keeps_its_cases_in_sight(user: User, *, role: Role, team: Team | None) -> N
         return
     held = open_cases_of(user)
     if held.count:
-        cases = "1 open case" if held.count == 1 else f"{held.count} open cases"
         raise ServiceError(
-            f"{user.display_name} holds {cases}. Ask their supervisor to reassign them "
-            "first, or move them to another team instead."
+            f"{user.display_name} holds {plural(held.count, 'open case')}. Ask their "
+            "supervisor to reassign them first, or move them to another team instead."
         )
 
 
