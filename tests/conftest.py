@@ -46,6 +46,10 @@ def base_config(database_url: str, instance: Path) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(instance),
         **FAST_HASHING,
+        # The progressive wait and the passphrase-check budget are tested on their own
+        # (tests/web/test_signin_gate.py); elsewhere quick repeated sign-ins are the norm.
+        "LOGIN_BACKOFF_AFTER": None,
+        "SIGNIN_CHECK_SHARE": 0,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 
 from flask import (
     Blueprint,
@@ -29,6 +30,7 @@ from caseload.models import User
 from caseload.policy import PUBLIC, SIGNED_IN, policy
 from caseload.services import account, auth
 from caseload.services.audit import record_event
+from caseload.services.signin_gate import BUSY_MESSAGE, RETRY_AFTER_SECONDS, passphrase_check
 from caseload.web import safe_next, submit
 
 bp = Blueprint("auth", __name__)
@@ -47,10 +49,13 @@ def login() -> ResponseReturnValue:
     next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
         username = form.username.data or ""
-        attempt = auth.begin_attempt(username)
-        if attempt is None:
-            return _throttled(form)
-        user = auth.check_password(username, form.password.data or "")
+        with passphrase_check() as admitted:
+            if not admitted:
+                return _refused(form, BUSY_MESSAGE, RETRY_AFTER_SECONDS)
+            attempt = auth.begin_attempt(username)
+            if isinstance(attempt, auth.Throttled):
+                return _refused(form, attempt.message, attempt.retry_after)
+            user = auth.check_password(username, form.password.data or "")
         if user is None:
             auth.attempt_failed(attempt, reason="password")
             form.password.errors.append("The username or passphrase is not right.")
@@ -108,8 +113,8 @@ def mfa() -> ResponseReturnValue:
     form = MfaForm()
     if form.validate_on_submit():
         attempt = auth.begin_attempt(user.username)
-        if attempt is None:
-            return _throttled(LoginForm(formdata=None))
+        if isinstance(attempt, auth.Throttled):
+            return _refused(LoginForm(formdata=None), attempt.message, attempt.retry_after)
         if auth.verify_totp(user, form.code.data or ""):
             auth.attempt_succeeded(attempt)
             return _complete_sign_in(user)
@@ -156,12 +161,16 @@ def confirm() -> ResponseReturnValue:
         minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
         message = f"Too many failed attempts. Wait {minutes} minutes, then try again."
         return render_template("auth/confirm.html", form=form, locked_message=message), 429
-    outcome = submit(
-        form,
-        lambda: auth.confirm_identity(
-            current_user, password=form.password.data or "", code=form.code.data or ""
-        ),
-    )
+    with passphrase_check() if form.is_submitted() else nullcontext(True) as admitted:
+        if not admitted:
+            page = render_template("auth/confirm.html", form=form, locked_message=BUSY_MESSAGE)
+            return page, 429, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        outcome = submit(
+            form,
+            lambda: auth.confirm_identity(
+                current_user, password=form.password.data or "", code=form.code.data or ""
+            ),
+        )
     if outcome.saved:
         return redirect(next_url)
     return render_template(
@@ -193,7 +202,7 @@ def _complete_sign_in(user: User) -> ResponseReturnValue:
     return redirect(next_url or url_for("main.home"))
 
 
-def _throttled(form: LoginForm) -> ResponseReturnValue:
-    minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
-    message = f"Too many failed attempts. Wait {minutes} minutes, then try again."
-    return render_template("auth/login.html", form=form, locked_message=message), 429
+def _refused(form: LoginForm, message: str, retry_after: int) -> ResponseReturnValue:
+    """An attempt answered without being checked: throttled, or sign-in busy."""
+    page = render_template("auth/login.html", form=form, locked_message=message)
+    return page, 429, {"Retry-After": str(retry_after)}

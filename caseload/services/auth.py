@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -11,7 +12,17 @@ from typing import Any, cast
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import ColumnElement, CursorResult, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    ScalarSelect,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 
 from caseload.db import sqlite_begin, utcnow
@@ -56,23 +67,45 @@ class Attempt:
     username: str
 
 
+@dataclass(frozen=True)
+class Throttled:
+    """A sign-in attempt refused before its check: what to tell the person, and how
+    many seconds until an attempt may be checked again (the Retry-After header)."""
+
+    message: str
+    retry_after: int
+
+
 def _window_start() -> datetime:
     return utcnow() - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
+
+
+def _same_ip(ip: str | None) -> ColumnElement[bool]:
+    return AuthFailure.ip.is_(None) if ip is None else AuthFailure.ip == ip
 
 
 def _failures(name: str, ip: str | None) -> tuple[ColumnElement[int], ColumnElement[int]]:
     """The count of failures for the (username, address) pair and for the address."""
     since = _window_start()
-    same_ip = AuthFailure.ip.is_(None) if ip is None else AuthFailure.ip == ip
     pair = (
         select(func.count(AuthFailure.id))
-        .where(AuthFailure.username == name, same_ip, AuthFailure.at >= since)
+        .where(AuthFailure.username == name, _same_ip(ip), AuthFailure.at >= since)
         .scalar_subquery()
     )
     by_ip = (
-        select(func.count(AuthFailure.id)).where(same_ip, AuthFailure.at >= since).scalar_subquery()
+        select(func.count(AuthFailure.id))
+        .where(_same_ip(ip), AuthFailure.at >= since)
+        .scalar_subquery()
     )
     return pair, by_ip
+
+
+def _latest_before(attempt_id: int, name: str | None, ip: str | None) -> ScalarSelect[datetime]:
+    """When the pair (or, with no name, the address) last failed before this attempt."""
+    query = select(func.max(AuthFailure.at)).where(_same_ip(ip), AuthFailure.id != attempt_id)
+    if name is not None:
+        query = query.where(AuthFailure.username == name)
+    return query.scalar_subquery()
 
 
 def _over_limit(pair: int, by_ip: int, *, extra: int = 0) -> bool:
@@ -83,6 +116,24 @@ def _over_limit(pair: int, by_ip: int, *, extra: int = 0) -> bool:
 #: An address may fail this many times the per-account limit (several people behind one
 #: address, a shared office) before every sign-in from it waits.
 ADDRESS_FACTOR = 5
+#: The longest progressive wait between two checked attempts, in seconds.
+MAX_BACKOFF_SECONDS = 60
+
+
+def backoff_seconds(failures: int, *, after: int | None, per: int = 1) -> int:
+    """How long after the last failure the next attempt waits, given ``failures`` in the
+    window: none up to ``after``, then 1 s, doubling every ``per`` further failures
+    (capped). ``after`` None: no progressive wait."""
+    if after is None or failures < after:
+        return 0
+    return min(MAX_BACKOFF_SECONDS, 2 ** ((failures - after) // per))
+
+
+def _wait_left(last: datetime | None, seconds: int, now: datetime) -> int:
+    if last is None or seconds == 0:
+        return 0
+    remaining = (last + timedelta(seconds=seconds) - now).total_seconds()
+    return max(0, math.ceil(remaining))
 
 
 def is_throttled(username: str) -> bool:
@@ -101,12 +152,14 @@ def release_request_lock() -> None:
     db.session.commit()
 
 
-def begin_attempt(username: str) -> Attempt | None:
-    """Count a sign-in attempt before checking it; None when it is throttled.
+def begin_attempt(username: str) -> Attempt | Throttled:
+    """Count a sign-in attempt before checking it, or refuse it unchecked.
 
     The attempt's row is committed on a connection of its own, then the window is
     counted in a fresh transaction that sees every attempt committed before it; a
-    throttled attempt's row is removed again (it was never checked).
+    refused attempt's row is removed again (it was never checked). Refused: over the
+    window's limit for the (username, address) pair or the address, or sooner after the
+    last failure than the progressive wait allows (``LOGIN_BACKOFF_AFTER``).
     """
     name = normalise_username(username)[:64]
     ip = client_ip()
@@ -121,11 +174,47 @@ def begin_attempt(username: str) -> Attempt | None:
             ).scalar_one()
         with conn.begin():
             pair, by_ip = _failures(name, ip)
-            row = conn.execute(select(pair, by_ip)).one()
-            throttled = _over_limit(row[0] or 0, row[1] or 0)
-            if throttled:
+            row = conn.execute(
+                select(
+                    pair,
+                    by_ip,
+                    _latest_before(attempt_id, name, ip),
+                    _latest_before(attempt_id, None, ip),
+                )
+            ).one()
+            refusal = _refusal(row[0] or 0, row[1] or 0, row[2], row[3])
+            if refusal is not None:
                 conn.execute(delete(AuthFailure).where(AuthFailure.id == attempt_id))
-    return None if throttled else Attempt(id=attempt_id, username=name)
+    return refusal or Attempt(id=attempt_id, username=name)
+
+
+def _refusal(
+    pair: int, by_ip: int, pair_last: datetime | None, ip_last: datetime | None
+) -> Throttled | None:
+    """Why an attempt with these counts (its own row included) may not be checked."""
+    config = current_app.config
+    if _over_limit(pair, by_ip):
+        minutes = config["LOGIN_WINDOW_MINUTES"]
+        return Throttled(
+            f"Too many failed attempts. Wait {minutes} minutes, then try again.", minutes * 60
+        )
+    after = config["LOGIN_BACKOFF_AFTER"]
+    wait = max(
+        _wait_left(pair_last, backoff_seconds(pair - 1, after=after), utcnow()),
+        _wait_left(
+            ip_last,
+            backoff_seconds(
+                by_ip - 1,
+                after=None if after is None else after * ADDRESS_FACTOR,
+                per=ADDRESS_FACTOR,
+            ),
+            utcnow(),
+        ),
+    )
+    if wait > 0:
+        unit = "second" if wait == 1 else "seconds"
+        return Throttled(f"Too many failed attempts. Wait {wait} {unit}, then try again.", wait)
+    return None
 
 
 def attempt_failed(attempt: Attempt, *, reason: str) -> None:

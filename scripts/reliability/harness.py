@@ -227,6 +227,8 @@ class Reply:
     body: str
     location: str
     seconds: float
+    #: The Retry-After header in seconds, 0 when absent.
+    retry_after: int = 0
 
 
 class Browser:
@@ -239,6 +241,8 @@ class Browser:
             urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
         )
         self.forwarded_for = forwarded_for
+        #: How often sign-in answered "busy, try again" to this browser.
+        self.busy_retries = 0
 
     def request(self, method: str, path: str, data: dict[str, str] | None = None) -> Reply:
         """Send one request; a connection failure is status 0."""
@@ -251,12 +255,15 @@ class Browser:
             with self.opener.open(req, timeout=120) as resp:  # noqa: S310 (http only)
                 text = resp.read().decode("utf-8", "replace")
                 status, location = resp.status, resp.headers.get("Location", "")
+                retry = resp.headers.get("Retry-After", "")
         except urllib.error.HTTPError as error:
             text = error.read().decode("utf-8", "replace")
             status, location = error.code, error.headers.get("Location", "")
+            retry = error.headers.get("Retry-After", "")
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            text, status, location = "", 0, ""
-        return Reply(status, text, location, time.perf_counter() - start)
+            text, status, location, retry = "", 0, "", ""
+        seconds = time.perf_counter() - start
+        return Reply(status, text, location, seconds, int(retry) if retry.isdigit() else 0)
 
     def get(self, path: str) -> Reply:
         return self.request("GET", path)
@@ -277,10 +284,18 @@ class Browser:
         return fields
 
     def sign_in(self, account: Account, *, password: str = PASSWORD) -> bool:
-        """Sign in through the real forms; True when the session is open."""
-        reply = self.post(
-            "/login", {"username": account.username, "password": password, **self.form("/login")}
-        )
+        """Sign in through the real forms; True when the session is open. Told that
+        sign-in is busy (429 with Retry-After), it waits as asked and tries again, as
+        the page asks a person to."""
+        for _ in range(4):
+            reply = self.post(
+                "/login",
+                {"username": account.username, "password": password, **self.form("/login")},
+            )
+            if reply.status != 429 or not reply.retry_after:
+                break
+            self.busy_retries += 1
+            time.sleep(reply.retry_after)
         if reply.status != 302 or not reply.location.endswith("/login/mfa"):
             return False
         for _ in range(3):
