@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -108,10 +109,67 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 
+    writers = WriterQueue(busy_timeout_ms / 1000)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin") or SQLITE_BEGIN.get()
-        connection.exec_driver_sql("BEGIN" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+        if mode == "DEFERRED":
+            connection.exec_driver_sql("BEGIN")
+            return
+        writers.enter(connection.info)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.leave(connection.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection: Any) -> None:
+        writers.leave(connection.info)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(connection: Any) -> None:
+        writers.leave(connection.info)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        writers.leave(record.info)  # a safety net: never keep the turn past the pool
+
+
+class WriterQueue:
+    """One process's writers to a SQLite database take turns at a lock before BEGIN
+    IMMEDIATE, so they queue in order instead of polling SQLite's busy handler.
+
+    SQLite lets one writer in at a time and makes the others retry with growing sleeps;
+    with many threads retrying, an unlucky one can wait past the busy timeout while
+    later arrivals get in ("database is locked", a 503). Behind this lock only one
+    thread per app process contends for SQLite's lock at a time, so waits are first
+    come, first served within a process and short across processes. The turn is held
+    from BEGIN IMMEDIATE to COMMIT or ROLLBACK; a thread that cannot get it within the
+    busy timeout goes on without it (SQLite's own waiting then applies, as before), and
+    a thread that already holds it through another connection does not wait for itself.
+    """
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout = timeout_seconds
+        self._owner: int | None = None
+
+    def enter(self, info: dict[str, Any]) -> None:
+        """Wait for this process's turn to write; note the turn on the connection."""
+        me = threading.get_ident()
+        if self._owner == me:
+            return
+        if self._lock.acquire(timeout=self._timeout):
+            self._owner = me
+            info["caseload_writer_turn"] = True
+
+    def leave(self, info: dict[str, Any]) -> None:
+        """Give the turn back, if this connection holds it."""
+        if info.pop("caseload_writer_turn", False):
+            self._owner = None
+            self._lock.release()
 
 
 def render_migration_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
