@@ -7,16 +7,18 @@ target, and each special-cause point coloured and shaped by its variation, so co
 is never the only cue. Charts are drawn from disclosed aggregates only and carry no
 per-client point. Pages carry each figure in a ``data-figure`` attribute and
 ``static/js/chart.mjs`` draws it (see ``caseload/charts.py``).
+
+The figure is built as plain dicts and lists, exactly the JSON plotly's own figure
+builder would write for it (``tests/test_chart_figures.py`` holds the two together and
+has plotly validate every property), because building it through
+``plotly.graph_objects`` cost several milliseconds a chart on every view.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
-
-import plotly.graph_objects as go
 
 from caseload.charts import FONT_FAMILY, SECONDARY_TEXT_COLOUR, TEXT_COLOUR
 from caseload.domain.dates import format_month
@@ -35,6 +37,27 @@ VARIATION_STYLE: dict[Variation, dict[str, Any]] = {
     Variation.NEUTRAL_HIGH: {"colour": "#330072", "symbol": "triangle-up", "size": 12},
     Variation.NEUTRAL_LOW: {"colour": "#330072", "symbol": "triangle-down", "size": 12},
 }
+
+
+def none_template() -> dict[str, Any]:
+    """Plotly's "none" template as plotly writes it into a figure: no styling of its own,
+    so the figure's layout alone decides how it looks. A fresh copy per figure."""
+    return {"data": {"scatter": [{"type": "scatter"}]}}
+
+
+def base_layout(*, height: int, margin: dict[str, int]) -> dict[str, Any]:
+    """The layout every lead and supervisor chart shares: the "none" template, NHS font
+    and white background, hover on the nearest point."""
+    return {
+        "template": none_template(),
+        "font": {"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOUR},
+        "height": height,
+        "margin": margin,
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "hovermode": "closest",
+        "hoverlabel": {"font": {"family": FONT_FAMILY}},
+    }
 
 
 def spc_figure(
@@ -59,21 +82,21 @@ def spc_figure(
     first, last = period or (months[0], months[-1])
     span = [first.isoformat(), last.isoformat()]
     xs, ys, labels = _with_gaps(months, [p.value for p in chart.points])
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            name=title,
-            mode="lines+markers",
-            line={"color": VALUE_COLOUR, "width": 2},
-            marker={"color": VALUE_COLOUR, "size": 7, "symbol": "circle"},
-            customdata=labels,
-            hovertemplate=f"%{{customdata}}: %{{y:.1f}}{unit}<extra></extra>",
-            connectgaps=False,
-            showlegend=False,
-        )
-    )
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "x": xs,
+            "y": ys,
+            "name": title,
+            "mode": "lines+markers",
+            "line": {"color": VALUE_COLOUR, "width": 2},
+            "marker": {"color": VALUE_COLOUR, "size": 7, "symbol": "circle"},
+            "customdata": labels,
+            "hovertemplate": f"%{{customdata}}: %{{y:.1f}}{unit}<extra></extra>",
+            "connectgaps": False,
+            "showlegend": False,
+        }
+    ]
     for variation, style in VARIATION_STYLE.items():
         marked = [
             (month, point.value)
@@ -81,68 +104,61 @@ def spc_figure(
             if point.variation is variation
         ]
         if marked:
-            fig.add_trace(
-                go.Scatter(
-                    x=[m.isoformat() for m, _ in marked],
-                    y=[v for _, v in marked],
-                    name=variation.label,
-                    mode="markers",
-                    marker={
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": [m.isoformat() for m, _ in marked],
+                    "y": [v for _, v in marked],
+                    "name": variation.label,
+                    "mode": "markers",
+                    "marker": {
                         "color": style["colour"],
                         "size": style["size"],
                         "symbol": style["symbol"],
                         "line": {"color": "#ffffff", "width": 1},
                     },
-                    customdata=[format_month(m) for m, _ in marked],
-                    hovertemplate=(
+                    "customdata": [format_month(m) for m, _ in marked],
+                    "hovertemplate": (
                         f"%{{customdata}}: %{{y:.1f}}{unit}<br>{variation.label}<extra></extra>"
                     ),
-                )
+                }
             )
     lower, upper = chart.lower_limit, chart.upper_limit
     if min(chart.values) >= 0:
         lower = max(lower, 0.0)  # a count or a share cannot fall below 0
     if percent:
         upper = min(upper, 100.0)
-    _level(fig, span, chart.mean, f"Mean {chart.mean:.1f}{unit}", MEAN_COLOUR, "solid")
-    _level(fig, span, upper, f"Upper process limit {upper:.1f}{unit}", LIMIT_COLOUR, "dash")
-    _level(fig, span, lower, f"Lower process limit {lower:.1f}{unit}", LIMIT_COLOUR, "dash")
+    data.append(_level(span, chart.mean, f"Mean {chart.mean:.1f}{unit}", MEAN_COLOUR, "solid"))
+    data.append(_level(span, upper, f"Upper process limit {upper:.1f}{unit}", LIMIT_COLOUR, "dash"))
+    data.append(_level(span, lower, f"Lower process limit {lower:.1f}{unit}", LIMIT_COLOUR, "dash"))
     if target is not None:
-        _level(fig, span, target, f"Target {target:g}{unit}", TARGET_COLOUR, "dashdot")
-    fig.update_xaxes(
-        type="date",
-        tickformat="%b<br>%Y",
-        showgrid=False,
-        showline=True,
-        linecolor=SECONDARY_TEXT_COLOUR,
-        fixedrange=True,
-    )
-    fig.update_yaxes(
-        ticksuffix=unit,
-        rangemode="tozero",
-        zeroline=False,
-        gridcolor="#e8edee",
-        fixedrange=True,
-    )
-    fig.update_layout(
-        template="none",
-        font={"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOUR},
-        height=320,
-        margin={"l": 56, "r": 16, "t": 16, "b": 48},
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
+        data.append(_level(span, target, f"Target {target:g}{unit}", TARGET_COLOUR, "dashdot"))
+    layout = base_layout(height=320, margin={"l": 56, "r": 16, "t": 16, "b": 48})
+    layout.update(
+        xaxis={
+            "type": "date",
+            "tickformat": "%b<br>%Y",
+            "showgrid": False,
+            "showline": True,
+            "linecolor": SECONDARY_TEXT_COLOUR,
+            "fixedrange": True,
+        },
+        yaxis={
+            "ticksuffix": unit,
+            "rangemode": "tozero",
+            "zeroline": False,
+            "gridcolor": "#e8edee",
+            "fixedrange": True,
+        },
         showlegend=True,
         legend={"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
-        hovermode="closest",
-        hoverlabel={"font": {"family": FONT_FAMILY}},
         meta={
             "title": title,
             "points": len(chart.points),
             "special_causes": sum(1 for p in chart.points if p.special_cause != "common"),
         },
     )
-    figure: dict[str, Any] = json.loads(fig.to_json())
-    return figure
+    return {"data": data, "layout": layout}
 
 
 def _with_gaps(
@@ -168,15 +184,14 @@ def _month_index(month: date) -> int:
     return month.year * 12 + month.month
 
 
-def _level(fig: go.Figure, span: list[str], y: float, name: str, colour: str, dash: str) -> None:
+def _level(span: list[str], y: float, name: str, colour: str, dash: str) -> dict[str, Any]:
     """A horizontal line across the period, named in the legend and on hover."""
-    fig.add_trace(
-        go.Scatter(
-            x=span,
-            y=[y, y],
-            name=name,
-            mode="lines",
-            line={"color": colour, "width": 2 if dash == "solid" else 1.5, "dash": dash},
-            hovertemplate=f"{name}<extra></extra>",
-        )
-    )
+    return {
+        "type": "scatter",
+        "x": list(span),
+        "y": [y, y],
+        "name": name,
+        "mode": "lines",
+        "line": {"color": colour, "width": 2 if dash == "solid" else 1.5, "dash": dash},
+        "hovertemplate": f"{name}<extra></extra>",
+    }

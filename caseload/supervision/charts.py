@@ -1,16 +1,15 @@
 """The team-load figure: one small chart per worker of their active caseload by week,
 with the service's cap drawn across it. Plain data in, a JSON-safe figure out; no Flask,
 no database. Pages carry each figure in a ``data-figure`` attribute and
-``static/js/chart.mjs`` draws it (see ``caseload/charts.py``)."""
+``static/js/chart.mjs`` draws it (see ``caseload/charts.py``). The figure is a plain
+dict, exactly the JSON plotly's own figure builder would write for it
+(``tests/test_chart_figures.py`` holds the two together)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
-
-import plotly.graph_objects as go
 
 from caseload.charts import FONT_FAMILY, SECONDARY_TEXT_COLOUR, TEXT_COLOUR
 from caseload.domain.dates import format_date
@@ -30,71 +29,78 @@ def weekly_caseload_chart(
     if len(weeks) != len(weekly):
         raise ValueError("one value per week")
     days = [week.isoformat() for week in weeks]
-    fig = go.Figure(
-        go.Scatter(
-            x=days,
-            y=list(weekly),
-            name="Active cases",
-            mode="lines+markers",
-            line={"color": CASELOAD_COLOUR, "width": 2},
-            marker={"color": CASELOAD_COLOUR, "size": 6, "symbol": "circle"},
-            customdata=[format_date(week) for week in weeks],
-            hovertemplate="Week beginning %{customdata}<br>%{y} active cases<extra></extra>",
-        )
-    )
-    fig.add_shape(
-        type="line",
-        xref="x domain",
-        yref="y",
-        x0=0,
-        x1=1,
-        y0=cap,
-        y1=cap,
-        line={"color": CAP_COLOUR, "width": 2, "dash": "dash"},
-        name="cap",
-    )
-    fig.add_annotation(
-        text=f"Cap {cap}",
-        xref="x domain",
-        yref="y",
-        x=0,
-        y=cap,
-        xanchor="left",
-        yanchor="bottom",
-        showarrow=False,
-        font={"size": 12, "color": CAP_COLOUR},
-    )
     top = max([cap, *weekly]) + HEADROOM
-    fig.update_xaxes(
-        type="date",
-        tickformat="%-d %b",
-        showgrid=False,
-        showline=True,
-        linecolor=SECONDARY_TEXT_COLOUR,
-        fixedrange=True,
-    )
-    fig.update_yaxes(
-        title_text="Active cases",
-        range=[0, top],
-        rangemode="tozero",
-        zeroline=False,
-        gridcolor="#e8edee",
-        fixedrange=True,
-    )
-    fig.update_layout(
-        template="none",
-        font={"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOUR},
-        height=260,
-        margin={"l": 56, "r": 16, "t": 16, "b": 40},
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
-        showlegend=False,
-        hovermode="closest",
-        hoverlabel={"font": {"family": FONT_FAMILY}},
-        meta={"cap": cap, "weeks": len(weeks)},
-    )
-    figure: dict[str, Any] = json.loads(fig.to_json())
-    return figure
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "x": days,
+                "y": list(weekly),
+                "name": "Active cases",
+                "mode": "lines+markers",
+                "line": {"color": CASELOAD_COLOUR, "width": 2},
+                "marker": {"color": CASELOAD_COLOUR, "size": 6, "symbol": "circle"},
+                "customdata": [format_date(week) for week in weeks],
+                "hovertemplate": (
+                    "Week beginning %{customdata}<br>%{y} active cases<extra></extra>"
+                ),
+            }
+        ],
+        "layout": {
+            "template": {"data": {"scatter": [{"type": "scatter"}]}},  # plotly's "none"
+            "font": {"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOUR},
+            "height": 260,
+            "margin": {"l": 56, "r": 16, "t": 16, "b": 40},
+            "paper_bgcolor": "#ffffff",
+            "plot_bgcolor": "#ffffff",
+            "showlegend": False,
+            "hovermode": "closest",
+            "hoverlabel": {"font": {"family": FONT_FAMILY}},
+            "meta": {"cap": cap, "weeks": len(weeks)},
+            "shapes": [
+                {
+                    "type": "line",
+                    "xref": "x domain",
+                    "yref": "y",
+                    "x0": 0,
+                    "x1": 1,
+                    "y0": cap,
+                    "y1": cap,
+                    "line": {"color": CAP_COLOUR, "width": 2, "dash": "dash"},
+                    "name": "cap",
+                }
+            ],
+            "annotations": [
+                {
+                    "text": f"Cap {cap}",
+                    "xref": "x domain",
+                    "yref": "y",
+                    "x": 0,
+                    "y": cap,
+                    "xanchor": "left",
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                    "font": {"size": 12, "color": CAP_COLOUR},
+                }
+            ],
+            "xaxis": {
+                "type": "date",
+                "tickformat": "%-d %b",
+                "showgrid": False,
+                "showline": True,
+                "linecolor": SECONDARY_TEXT_COLOUR,
+                "fixedrange": True,
+            },
+            "yaxis": {
+                "title": {"text": "Active cases"},
+                "range": [0, top],
+                "rangemode": "tozero",
+                "zeroline": False,
+                "gridcolor": "#e8edee",
+                "fixedrange": True,
+            },
+        },
+    }
 
 
 def weekly_caseload_summary(
