@@ -6,6 +6,10 @@ dict. Pages carry it in a ``data-figure`` attribute (see ``figure_json``) and
 
 Severity bands and caseness cut-offs come from the measure definitions in
 ``caseload.domain.measures`` so the chart and the outcome rules never disagree.
+
+Plotly's figure objects are slow to build (tens of milliseconds for the outcome chart),
+so the outcome chart's fixed layout is built with them once per process and each page
+view adds only its episode's points to a copy.
 """
 
 from __future__ import annotations
@@ -76,14 +80,108 @@ MISSED_STYLE = {
 }
 
 
+OUTCOME_CHART_TITLE = "PHQ-9 and GAD-7 over time"
+
+
 def outcome_chart(
-    points: Sequence[ChartPoint], *, title: str = "PHQ-9 and GAD-7 over time"
+    points: Sequence[ChartPoint], *, title: str = OUTCOME_CHART_TITLE
 ) -> dict[str, Any]:
     """PHQ-9 (top) and GAD-7 (middle) against the contact dates, over severity bands, with
     missed appointments (did not attend, cancelled) marked on a strip of their own below.
 
     The x axis is time, so the gaps between sessions show.
+
+    The fixed parts (axes, bands, caseness lines, legend, trace styles) come from a
+    figure plotly builds once per process (``_outcome_parts``); each call copies them and
+    adds only this episode's points, date range and count. The result is the same dict
+    ``_plotly_outcome_chart`` builds (tests compare the two).
     """
+    parts = _outcome_parts()
+    figure: dict[str, Any] = json.loads(parts.fixed_json)
+    data: list[dict[str, Any]] = []
+    has_scores = False
+    for index, measure_id in enumerate((PHQ9, GAD7)):
+        measure = get_measure(measure_id)
+        scored = [p for p in points if p.attended and _score(p, measure_id) is not None]
+        has_scores = has_scores or bool(scored)
+        trace = figure["data"][index]
+        trace["customdata"] = [
+            [
+                p.contact_number,
+                format_date(p.occurred_on),
+                _band_label(measure, _score(p, measure_id) or 0),
+            ]
+            for p in scored
+        ]
+        trace["x"] = [_day(p) for p in scored]
+        trace["y"] = [_score(p, measure_id) for p in scored]
+        data.append(trace)
+    for kind, missed in (
+        ("dna", [p for p in points if p.dna]),
+        ("cancelled", [p for p in points if p.cancelled and not p.dna]),
+    ):
+        if missed:
+            trace = figure["data"][2 if kind == "dna" else 3]
+            trace["customdata"] = [
+                [
+                    p.contact_number,
+                    format_date(p.occurred_on),
+                    p.what_happened or MISSED_STYLE[kind]["name"],
+                ]
+                for p in missed
+            ]
+            trace["x"] = [_day(p) for p in missed]
+            trace["y"] = [MISSED_Y] * len(missed)
+            data.append(trace)
+    figure["data"] = data
+    layout = figure["layout"]
+    x_range = _x_range(points)
+    for axis in ("xaxis", "xaxis2", "xaxis3"):
+        if x_range is None:
+            del layout[axis]["range"]
+        else:
+            layout[axis]["range"] = x_range
+    layout["title"]["text"] = title
+    layout["meta"] = {"points": len(points)}
+    if has_scores:
+        layout["annotations"].pop()
+    return figure
+
+
+@dataclass(frozen=True, slots=True)
+class _OutcomeParts:
+    """The outcome chart's fixed parts as JSON: a figure with every trace (PHQ-9, GAD-7,
+    did not attend, cancelled) holding placeholder points, x axes with a range, and the
+    no-scores message as the last annotation; ``outcome_chart`` fills or drops each."""
+
+    fixed_json: str
+
+
+_OUTCOME_PARTS: _OutcomeParts | None = None
+
+
+def _outcome_parts() -> _OutcomeParts:
+    """Build the fixed parts once per process (a race only builds the same thing twice)."""
+    global _OUTCOME_PARTS
+    if _OUTCOME_PARTS is None:
+        day = date(2000, 1, 1)
+        sample = [
+            ChartPoint(1, day, 1, 1, attended=True, dna=False),
+            ChartPoint(2, day, None, None, attended=False, dna=True),
+            ChartPoint(3, day, None, None, attended=False, dna=False, cancelled=True),
+        ]
+        figure = _plotly_outcome_chart(sample, title=OUTCOME_CHART_TITLE)
+        no_scores = _plotly_outcome_chart([], title=OUTCOME_CHART_TITLE)
+        figure["layout"]["annotations"].append(no_scores["layout"]["annotations"][-1])
+        if len(figure["data"]) != 4 or list(figure["layout"]) != list(no_scores["layout"]):
+            raise RuntimeError("the outcome chart's fixed parts have an unexpected shape")
+        _OUTCOME_PARTS = _OutcomeParts(fixed_json=json.dumps(figure))
+    return _OUTCOME_PARTS
+
+
+def _plotly_outcome_chart(points: Sequence[ChartPoint], *, title: str) -> dict[str, Any]:
+    """The outcome chart built through plotly's figure objects: the reference for
+    ``outcome_chart``, and the source of its fixed parts (built once per process)."""
     measures = ((get_measure(PHQ9), 1), (get_measure(GAD7), 2))
     fig = make_subplots(
         rows=3,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -13,6 +15,8 @@ from typing import Any, Literal
 from sqlalchemy import DateTime, Engine, Enum, Integer, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 #: Constraint names are fixed so that Alembic diffs are stable on every database.
 NAMING_CONVENTION = {
@@ -95,12 +99,16 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
     DEFERRED, so a long read (a report, an export) never holds the write lock and
     never blocks a save; its request's audit events are written after the reads, in
     one short IMMEDIATE transaction of their own (``caseload.web.transactions``).
+
+    The planner's statistics are kept fresh with ``PRAGMA optimize`` when a connection
+    opens, now and then while the pool keeps it, and when it closes
+    (``optimize_planner_statistics``).
     """
     if engine.dialect.name != "sqlite":
         return
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -108,6 +116,10 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
+        optimize_planner_statistics(dbapi_connection, at_open=True)
+        # Once the connection has served a minute of queries, SQLite knows which tables
+        # they use; the first ``PRAGMA optimize`` then, and hourly after.
+        record.info["caseload_optimize_due"] = time.monotonic() + FIRST_OPTIMIZE_AFTER_SECONDS
 
     writers = WriterQueue(busy_timeout_ms / 1000)
 
@@ -133,8 +145,48 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
         writers.leave(connection.info)
 
     @event.listens_for(engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
         writers.leave(record.info)  # a safety net: never keep the turn past the pool
+        # Pooled connections live long: refresh the planner's statistics now and then.
+        due = record.info.get("caseload_optimize_due")
+        if dbapi_connection is not None and due is not None and time.monotonic() >= due:
+            record.info["caseload_optimize_due"] = time.monotonic() + OPTIMIZE_INTERVAL_SECONDS
+            optimize_planner_statistics(dbapi_connection)
+
+    @event.listens_for(engine, "close")
+    def _on_close(dbapi_connection: Any, _record: Any) -> None:
+        optimize_planner_statistics(dbapi_connection)
+
+
+#: How often a pooled SQLite connection runs ``PRAGMA optimize`` (at check-in), and how
+#: long after it opens it first does.
+OPTIMIZE_INTERVAL_SECONDS = 3600
+FIRST_OPTIMIZE_AFTER_SECONDS = 60
+#: Rows ANALYZE looks at per index when ``PRAGMA optimize`` decides to run it: an
+#: approximate analysis, quick on any table (the SQLite docs suggest 100 to 1000).
+ANALYSIS_LIMIT = 400
+
+
+def optimize_planner_statistics(dbapi_connection: Any, *, at_open: bool = False) -> None:
+    """Let SQLite refresh the statistics its query planner uses (``sqlite_stat1``).
+
+    The SQLite documentation's advice for long-lived connections: ``PRAGMA
+    optimize=0x10002`` when a connection opens (every table checked), and ``PRAGMA
+    optimize`` from time to time and before it closes. Either runs ANALYZE only on the
+    tables whose statistics are missing or out of date, so it usually costs next to
+    nothing; ``analysis_limit`` keeps the ANALYZE it does run short. A busy database
+    is no reason to fail: the statistics wait for the next turn.
+    """
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+            cursor.execute("PRAGMA optimize = 0x10002" if at_open else "PRAGMA optimize")
+            cursor.execute("PRAGMA analysis_limit = 0")
+        finally:
+            cursor.close()
+    except Exception:  # noqa: BLE001 - statistics are an optimisation, never a failure
+        log.warning("PRAGMA optimize did not run", exc_info=True)
 
 
 class WriterQueue:

@@ -13,6 +13,7 @@ from caseload.charts import (
     MISSED_RANGE,
     NO_SCORES_MESSAGE,
     ChartPoint,
+    _plotly_outcome_chart,
     chart_summary,
     figure_json,
     outcome_chart,
@@ -364,3 +365,39 @@ def test_figure_json_round_trips_compactly() -> None:
 def test_figure_json_refuses_nan() -> None:
     with pytest.raises(ValueError, match="not JSON compliant"):
         figure_json({"data": [{"y": [float("nan")]}], "layout": {}})
+
+
+_SAME_AS_PLOTLY_CASES = {
+    "episode": EPISODE,
+    "with a gap": WITH_GAP,
+    "empty": (),
+    "only missed": (_point(1, dna=True), _point(2, cancelled=True)),
+    "only PHQ-9": (_point(1, 12, None), _point(2, 20, None)),
+    "only GAD-7": (_point(1, None, 9),),
+    "scores when not attended": (_point(1, 12, 9, attended=False),),
+    "one day": (_point(1, 27, 21, on=START), _point(2, 0, 0, on=START)),
+    "out of range": (_point(1, 40, -3),),
+}
+
+
+@pytest.mark.parametrize("points", _SAME_AS_PLOTLY_CASES.values(), ids=_SAME_AS_PLOTLY_CASES)
+@pytest.mark.parametrize("title", ["PHQ-9 and GAD-7 over time", "Another title"])
+def test_fixed_parts_built_once_give_the_figure_plotly_builds(
+    points: tuple[ChartPoint, ...], title: str
+) -> None:
+    """The chart copies its fixed layout built once and adds the points (issue 15); the
+    result is the very figure plotly builds from scratch, key order included."""
+    fast = outcome_chart(points, title=title)
+    reference = _plotly_outcome_chart(points, title=title)
+    assert figure_json(fast) == figure_json(reference)
+
+
+def test_calls_do_not_share_mutable_parts() -> None:
+    """Changing one figure never leaks into the next: each call gets its own copy."""
+    first = outcome_chart(EPISODE)
+    first["layout"]["shapes"].clear()
+    first["data"][0]["x"].append("2099-01-01")
+    second = outcome_chart(EPISODE)
+    assert second["layout"]["shapes"]
+    assert "2099-01-01" not in second["data"][0]["x"]
+    assert second == _plotly_outcome_chart(EPISODE, title="PHQ-9 and GAD-7 over time")

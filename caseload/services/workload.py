@@ -131,10 +131,17 @@ def _open_counts(asker: User, *, today: date, settings: FlagSettings) -> dict[in
 def _contact_counts(
     asker: User, worker_ids: Collection[int], *, today: date
 ) -> dict[int, tuple[int, int]]:
-    """Per worker, attended contacts on their episodes in the last 7 and 28 days."""
+    """Per worker, attended contacts on their episodes in the last 7 and 28 days.
+
+    Only episodes open, or discharged within the 28 days, can hold such a contact (no
+    contact is dated after its episode's discharge), so the query starts from those
+    and reads their contacts through one index range each: the workers' years of
+    closed cases are never read.
+    """
+    first_day = today - timedelta(days=27)
     tomorrow = _start_of(today + timedelta(days=1))
     week = _start_of(today - timedelta(days=6))
-    month = _start_of(today - timedelta(days=27))
+    month = _start_of(first_day)
     rows = db.session.execute(
         select(
             Episode.worker_id,
@@ -145,6 +152,7 @@ def _contact_counts(
         .where(
             visible_episodes(asker),
             Episode.worker_id.in_(worker_ids),
+            or_(Episode.discharged_on.is_(None), Episode.discharged_on >= first_day),
             Contact.status == EntryStatus.CURRENT,
             Contact.attendance.in_(ATTENDED),
             Contact.occurred_at >= month,

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
@@ -21,6 +22,7 @@ from caseload.domain.codes import Role
 from caseload.domain.dates import format_date, format_datetime, local_date
 from caseload.domain.registration import format_nhs_number
 from caseload.extensions import db, login_manager
+from caseload.models import User, UserSession
 from caseload.policy import policy_of
 from caseload.services.audit import record_event_now
 from caseload.services.auth import load_session_user
@@ -70,7 +72,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
-    login_manager.user_loader(load_session_user)
+    login_manager.user_loader(load_request_user)
 
     app.url_map.converters["int"] = RowIdConverter
     app.before_request(_assign_request_id)
@@ -85,6 +87,26 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_local_date, "local_date")
     app.add_template_filter(format_local_datetime, "local_datetime")
     app.add_template_filter(format_nhs_number_or_blank, "nhs_number")
+
+
+def load_request_user(session_id: str) -> User | None:
+    """The signed-in user of this request (``services.auth.load_session_user``), with
+    the server session and its user read in one query.
+
+    The session row comes with its user joined, so the loader's own look-ups find
+    both in the identity map instead of querying twice. The encrypted TOTP secret is
+    left unread (and so not decrypted) until a page asks for it: only the sign-in
+    and account pages do.
+    """
+    # Held while the loader runs: the identity map keeps objects only while referenced.
+    preloaded = db.session.scalars(
+        select(UserSession)
+        .options(joinedload(UserSession.user).defer(User.totp_secret))
+        .where(UserSession.id == session_id)
+    ).first()
+    user = load_session_user(session_id)
+    del preloaded
+    return user
 
 
 def restrict_sqlite_file(path: str | None) -> None:
