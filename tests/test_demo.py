@@ -20,12 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from caseload import create_app
 from caseload.demo import (
-    PRESENTING_PROBLEMS as DEMO_PROBLEMS,
-)
-from caseload.demo import (
-    REFERRER_EXPECTATIONS as DEMO_EXPECTATIONS,
-)
-from caseload.demo import (
+    DEFAULT_CLIENTS,
     TEAMS,
     WORKERS,
     DemoSummary,
@@ -37,6 +32,13 @@ from caseload.demo import (
     spread_items,
     supervision_rng,
 )
+from caseload.demo import (
+    PRESENTING_PROBLEMS as DEMO_PROBLEMS,
+)
+from caseload.demo import (
+    REFERRER_EXPECTATIONS as DEMO_EXPECTATIONS,
+)
+from caseload.demo.notes import NOTES_AT_LEAST, joined_days_ago
 from caseload.demo.timeline import Step, demo_timeline
 from caseload.domain.codes import (
     PRESENTING_PROBLEMS,
@@ -230,6 +232,69 @@ def test_plan_is_deterministic_for_a_seed() -> None:
     assert {n.worker for n in notes} == set(range(len(WORKERS)))
 
 
+def test_the_full_demo_history_is_carried_at_real_step_2_loads() -> None:
+    """Issue 12: over the last year the full demo's weeks are held by a growing team at a
+    step-2 load (most worker-weeks 20-40 active cases, none far over the cap), and at least
+    three workers have weeks under 30, at 30-39 and at 40-45: enough distinct workers for
+    the findings view to show those load bands. A discharged course went to a worker in
+    post when it was referred."""
+    episodes, _ = plan_demo_service(today=TODAY, now=NOW)
+    for episode in episodes:
+        if episode.discharge is not None:
+            joined = TODAY - timedelta(days=joined_days_ago(episode.worker))
+            assert episode.referral.referral_date >= joined
+    sundays = [TODAY - timedelta(days=TODAY.weekday() + 1 + 7 * k) for k in range(52)]
+    weeks = {worker: [0] * len(sundays) for worker in range(len(WORKERS))}
+    for episode in episodes:
+        started, ended = episode.treatment_started, episode.discharge
+        if started is None:
+            continue
+        for index, day in enumerate(sundays):
+            if started <= day and (ended is None or ended[0] > day):
+                weeks[episode.worker][index] += 1
+    held = sorted(count for counts in weeks.values() for count in counts if count)
+    assert 20 <= held[len(held) // 2] <= 40
+    assert held[-1] <= 60
+    for low, high in ((1, 29), (30, 39), (40, 45)):
+        workers = [w for w, counts in weeks.items() if any(low <= c <= high for c in counts)]
+        assert len(workers) >= 3, (low, high, workers)
+
+
+def test_a_demo_seeded_on_a_friday_has_a_diary_for_today() -> None:
+    friday = date(2026, 11, 27)
+    episodes, _ = plan_demo_service(
+        today=friday, now=datetime(2026, 11, 27, 8, 0, tzinfo=UTC), clients=DEFAULT_CLIENTS
+    )
+    today_by_worker = Counter(
+        e.worker
+        for e in episodes
+        for c in e.contacts
+        if c.attendance is AttendanceCode.BOOKED and local_date(c.at) == friday
+    )
+    # Most practitioners have appointments booked for the day the demo was seeded.
+    assert len(today_by_worker) >= len(WORKERS) // 2
+
+
+def test_the_demo_has_an_anxiety_specific_measure_and_a_re_referral(app: Flask) -> None:
+    episodes, _ = plan_demo_service(today=TODAY, now=NOW)
+    # PTSD courses carry the PCL-5 at their first and last treatment contacts.
+    ptsd = [
+        e for e in episodes if e.referral.presenting_problem == "Post-traumatic stress disorder"
+    ]
+    assert any(sum(c.pcl5 is not None for c in e.contacts) >= 2 for e in ptsd)
+    build()
+    # One discharged client came back: a second episode, waiting, the first kept.
+    returned = db.session.execute(
+        select(Episode.client_id).group_by(Episode.client_id).having(func.count() > 1)
+    ).all()
+    assert len(returned) == 1
+    both = db.session.scalars(
+        select(Episode).where(Episode.client_id == returned[0][0]).order_by(Episode.id)
+    ).all()
+    assert both[0].discharged_on is not None
+    assert both[1].is_open
+
+
 def test_supervision_plan_is_deterministic_and_stays_within_teams() -> None:
     episodes, notes = plan_demo_service(seed=7, today=TODAY, now=NOW, clients=SMALL)
     plan = plan_supervision(supervision_rng(7), episodes, notes, today=TODAY)
@@ -347,7 +412,15 @@ def test_demo_builds_a_living_service(app: Flask) -> None:
     notes = db.session.scalars(select(ReflectiveNote)).all()
     per_author = Counter(n.author_id for n in notes)
     assert len(per_author) == len(WORKERS)
-    assert all(8 <= count <= 15 for count in per_author.values())
+    # About one a fortnight since each joined (the team grew): the first in post wrote the
+    # most, the newest at least NOTES_AT_LEAST, and none before joining.
+    counts = [per_author[by_worker[name].id] for name, _ in WORKERS]
+    assert min(counts) >= NOTES_AT_LEAST
+    assert counts[0] > 2 * counts[-1]
+    index_of = {by_worker[name].id: index for index, (name, _) in enumerate(WORKERS)}
+    for note in notes:
+        joined = TODAY - timedelta(days=joined_days_ago(index_of[note.author_id]))
+        assert local_date(note.written_at) >= joined
     assert all(n.themes and n.written_at < NOW and 1 <= n.manageability <= 5 for n in notes)
     assert any(n.shared_with_supervisor for n in notes)
     assert any(n.episode_id is not None for n in notes)

@@ -1,4 +1,4 @@
-"""The demo service: staff accounts, then a synthetic caseload over about 18 months.
+"""The demo service: staff accounts, then a synthetic caseload over about 26 months.
 
 Demo accounts are public by nature; their credentials go to
 ``instance/demo-credentials.json`` (``staff``), and a production
@@ -15,11 +15,16 @@ applies, and a supervision review sees the flags its case had on that day. The
 numbers that shape it are in ``tables``; its words are data in
 ``seed_data/demo``, read on first use (``text``).
 
-The story: the service opened about 18 months ago and has filled up since.
-Today worker1 holds more active cases than the cap of 45 and most workers hold
-20-35; referrals arrive faster in recent months, so caseloads rose over the
-period and the workers' reflective notes rate their caseload as less
-manageable as it grew. About half of the finished courses at caseness recover.
+The story: the service opened about 26 months ago with two practitioners and
+grew to eight (``TEAM_GROWTH``); referrals arrive faster in recent months. The
+first practitioners carried its early history at a real step-2 load of 30-50
+active cases, sometimes over the cap, and each newcomer built a caseload from
+none, so past weeks range from light to over the cap across enough workers for
+the lead's findings to compare load bands. Today worker1 holds more active
+cases than the cap of 45 and most workers hold 20-35. Each worker writes a
+reflective note about once a fortnight from the day they joined, rating their
+caseload as less manageable the more cases they held that day. About half of
+the finished courses at caseness recover.
 Each supervisor has held a weekly session with each of their workers for about
 three months, reviewed urgent cases between sessions and moved a few cases from
 the heaviest caseload in their team to the lightest; that history stops a week

@@ -33,7 +33,7 @@ from caseload.models import (
 )
 from caseload.services.clients import Referral, add_referral
 from caseload.services.curves import rebuild_expected_curves
-from caseload.services.notes import write_note
+from caseload.services.notes import rebuild_risk_cases_at_writing, write_note
 
 
 def build_demo_service(
@@ -68,6 +68,7 @@ def build_demo_service(
         checkpoint=checkpoint,
         checkpoint_every=checkpoint_every,
     )
+    written = []
     for planned in notes:
         note = write_note(
             workers[planned.worker],
@@ -84,6 +85,9 @@ def build_demo_service(
         note.caseload_at_writing = supervision.caseload_on(
             episodes, planned.worker, local_date(planned.at)
         )
+        written.append(note)
+    # ... and the open risk cases held that day, rebuilt from the history.
+    rebuild_risk_cases_at_writing(written)
     re_refer_a_discharged_client(workers[0], today=today)
     curve_episodes = rebuild_expected_curves()
     return summarise_demo(workers, curve_episodes=curve_episodes)

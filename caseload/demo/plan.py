@@ -36,6 +36,8 @@ from caseload.demo.tables import (
     ENDINGS,
     PERIOD_DAYS,
     PRESENTING_PROBLEMS,
+    RECENT_DAYS,
+    RECENT_SHARE,
     REFERRAL_SOURCES,
     REFERRER_EXPECTATIONS,
     STEPPED_UP_KINDS,
@@ -51,6 +53,15 @@ from caseload.domain.codes import (
     DischargeReason,
 )
 from caseload.services.clients import ClientDetails, Referral
+
+
+def referral_days_ago(rng: random.Random, low: int, high: int) -> int:
+    """Days ago, in [low, high], that a discharged course was referred: a steady flow over
+    the whole period, and a share (``RECENT_SHARE``) more of them in the last
+    ``RECENT_DAYS``, oftener the nearer today, as the service grew."""
+    if rng.random() < RECENT_SHARE and low < RECENT_DAYS:
+        return round(rng.triangular(low, min(high, RECENT_DAYS), low))
+    return round(rng.uniform(low, high))
 
 
 class Planner(ContactPlanner):
@@ -157,9 +168,10 @@ class Planner(ContactPlanner):
         else:
             kind, sessions, attended = "no_change", 1, 1
         span = attended * 12 + 30
-        # Spread evenly over the period, so every month of the lead's dashboard has
-        # discharges enough to show once disclosure control has suppressed small counts.
-        days_ago = round(rng.uniform(span + 20, PERIOD_DAYS))
+        # Spread over the whole period, more of them recent as the service grew, so every
+        # month of the lead's dashboard has discharges enough to show once disclosure
+        # control has suppressed small counts.
+        days_ago = referral_days_ago(rng, span + 20, PERIOD_DAYS)
         referral_date = self.today - timedelta(days=days_ago)
         plan, age = self.episode(worker, referral_date, risk=risk, complex_=complex_)
         course = draw_course(
@@ -251,10 +263,15 @@ class Planner(ContactPlanner):
                 if local_day(moment) < self.today:
                     plan.contacts.append(self.did_not_attend(moment, mode))
         elif rng.random() < 0.8:
-            day = max(self.today + timedelta(days=1), last + timedelta(days=7))
-            plan.contacts.append(
-                self.booking(day + timedelta(days=rng.randint(0, 6)), ContactType.TREATMENT, mode)
+            # From later today on (a demo seeded on a Friday still has today's diary), a
+            # week or more after the last session.
+            day = max(self.today, last + timedelta(days=7))
+            booking = self.booking(
+                day + timedelta(days=rng.randint(0, 6)), ContactType.TREATMENT, mode
             )
+            if booking.at <= self.now:  # earlier today: the next working day instead
+                booking = self.booking(self.today + timedelta(days=1), ContactType.TREATMENT, mode)
+            plan.contacts.append(booking)
         return plan
 
     def waiting(self, worker: int) -> PlannedEpisode:
@@ -313,16 +330,19 @@ class Planner(ContactPlanner):
 
     # The service
 
-    def worker_then(self, referral_date: date, worker: int) -> int:
-        """Who took a referral of that day, as the team grew (``TEAM_GROWTH``): the older
-        history was carried by fewer practitioners, so past weeks range from light loads to
-        loads near the cap, as a service's own history does and the findings view compares.
-        Draws nothing, so the rest of the plan is unchanged."""
+    def worker_then(self, referral_date: date, pick: float) -> int:
+        """Who took a referral of that day, as the team grew (``TEAM_GROWTH``): one of the
+        practitioners in post then, equally likely (``pick``, in [0, 1), chooses).
+        The older history was carried by fewer practitioners, so past weeks range from
+        light loads to loads over the cap, as a service's own history does and the
+        findings view compares."""
         days_ago = (self.today - referral_date).days
-        for older_than, team_size in TEAM_GROWTH:
+        team_size = len(ACTIVE_TARGETS)
+        for older_than, size in TEAM_GROWTH:
             if days_ago > older_than:
-                return worker % team_size
-        return worker
+                team_size = size
+                break
+        return min(team_size - 1, int(pick * team_size))
 
     def plan(self) -> tuple[list[PlannedEpisode], list[PlannedNote]]:
         """Every episode (sorted by referral date) and every reflective note."""
@@ -348,9 +368,9 @@ class Planner(ContactPlanner):
             episodes.extend(self.waiting(worker) for _ in range(count))
         rest = max(0, self.clients - len(episodes))
         for _ in range(rest):
-            worker = rng.choices(range(len(ACTIVE_TARGETS)), weights=ACTIVE_TARGETS)[0]
-            planned = self.discharged(worker)
-            planned.worker = self.worker_then(planned.referral.referral_date, worker)
+            pick = rng.random()
+            planned = self.discharged(0)
+            planned.worker = self.worker_then(planned.referral.referral_date, pick)
             episodes.append(planned)
         episodes = episodes[: self.clients]
         episodes.sort(key=lambda e: e.referral.referral_date)

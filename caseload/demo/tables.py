@@ -17,7 +17,7 @@ from caseload.domain.codes import (
 from caseload.domain.flags import FlagKind
 
 DEFAULT_SEED = 2009
-DEFAULT_CLIENTS = 900
+DEFAULT_CLIENTS = 1300
 #: The service size the caseload targets below are written for. A smaller demo scales
 #: them down; a larger one keeps them and has a longer history of discharged episodes
 #: (enough for the lead's monthly figures to survive disclosure control).
@@ -30,10 +30,17 @@ PERIOD_DAYS = 790
 #: the cap of 45 that Rizq et al. (2009) reported; most hold 20-35.
 ACTIVE_TARGETS = (48, 38, 33, 30, 28, 26, 23, 21)
 #: How the team grew: referrals older than the first number of days were taken by the first
-#: practitioners only (the second number), oldest rule first. The demo holds far fewer
-#: referrals than a real service, so without this every past week's load would be light;
-#: with it, past weeks range from light to over the cap, as the findings view compares.
-TEAM_GROWTH = ((365, 1), (150, 2), (60, 3))
+#: practitioners only (the second number), oldest rule first; a practitioner writes
+#: reflective notes from the day they joined. The demo holds far fewer referrals than a
+#: real service, so the early practitioners carry its history at a real step-2 load (30-50
+#: active cases) and the later ones build their caseloads from none: past weeks range from
+#: light to over the cap, across enough practitioners for the findings view to compare.
+TEAM_GROWTH = ((480, 2), (300, 3), (180, 5), (120, 6))
+#: Discharged courses: a steady flow of referrals over the whole period (so every month of
+#: the lead's dashboard has discharges enough to show), and this share of them more in the
+#: last RECENT_DAYS, oftener the nearer today, as the service grew.
+RECENT_SHARE = 0.5
+RECENT_DAYS = 450
 #: Open cases still waiting for their first treatment contact, per worker.
 WAITING_TARGETS = (9, 7, 6, 6, 5, 5, 4, 4)
 

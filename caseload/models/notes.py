@@ -32,6 +32,9 @@ class ReflectiveNote(db.Model):  # type: ignore[name-defined]
     shared_with_supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The author's active caseload when the note was written, for load-versus-feeling views.
     caseload_at_writing: Mapped[int] = mapped_column(Integer, default=0)
+    #: The author's active cases with risk open when the note was written (None: written
+    #: before it was recorded; the findings view rebuilds it from the history).
+    risk_cases_at_writing: Mapped[int | None] = mapped_column(Integer)
 
     author: Mapped[User] = relationship()
     episode: Mapped[Episode | None] = relationship()

@@ -712,7 +712,9 @@ def strain(scope: Scope) -> Strain:
 
 def rating_by_risk(scope: Scope) -> list[Sums]:
     """Manageability ratings of the period's countable notes by the band of open risk
-    cases their author held when writing (``risk_cases_when_written``)."""
+    cases their author held when writing: counted when the note was written
+    (``risk_cases_at_writing``), or, for a note written before that was recorded,
+    rebuilt from the history (``risk_cases_when_written``)."""
     bands = risk_bands()
     notes = db.session.execute(
         reportable_notes()
@@ -721,10 +723,21 @@ def rating_by_risk(scope: Scope) -> list[Sums]:
             ReflectiveNote.author_id,
             ReflectiveNote.written_at,
             ReflectiveNote.manageability,
+            ReflectiveNote.risk_cases_at_writing,
         )
         .where(_notes_in(scope), ReflectiveNote.manageability.is_not(None))
     ).all()
-    held = risk_cases_when_written([(n.author_id, n.written_at) for n in notes])
+    unrecorded = [n for n in notes if n.risk_cases_at_writing is None]
+    rebuilt = dict(
+        zip(
+            (n.id for n in unrecorded),
+            risk_cases_when_written([(n.author_id, n.written_at) for n in unrecorded]),
+            strict=True,
+        )
+    )
+    held = [
+        rebuilt[n.id] if n.risk_cases_at_writing is None else n.risk_cases_at_writing for n in notes
+    ]
     grouped: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for note, risk_cases in zip(notes, held, strict=True):
         index = next(b.index for b in bands if b.holds(risk_cases))

@@ -680,6 +680,23 @@ def active_caseload_count(worker: User) -> int:
     )
 
 
+def active_risk_case_count(worker: User) -> int:
+    """How many of the worker's in-treatment episodes have risk open (the summary's
+    ``risk_open``, the risk flag's rule); every case counted, like ``active_caseload_count``."""
+    return (
+        db.session.scalar(
+            select(func.count(Episode.id))
+            .join(EpisodeSummary, EpisodeSummary.episode_id == Episode.id)
+            .where(
+                Episode.worker_id == worker.id,
+                EpisodeSummary.is_active.is_(True),
+                EpisodeSummary.risk_open.is_(True),
+            )
+        )
+        or 0
+    )
+
+
 def booked_contacts(episode: Episode) -> list[Contact]:
     """The episode's bookings still waiting for an outcome, oldest first (they block
     discharge until each has its outcome recorded or is marked entered in error)."""

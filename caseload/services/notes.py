@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import or_, select
@@ -12,9 +12,10 @@ from caseload.domain.codes import ReflectiveTheme
 from caseload.extensions import db
 from caseload.models import Client, Episode, ReflectiveNote, User
 from caseload.policy import changeable_episodes, visible_notes
+from caseload.reporting.findings import risk_cases_when_written
 from caseload.services import ServiceError
 from caseload.services.audit import record_event
-from caseload.services.episodes import active_caseload_count
+from caseload.services.episodes import active_caseload_count, active_risk_case_count
 
 MAX_NOTE_LENGTH = 10_000
 RECENT_DISCHARGE = timedelta(days=90)
@@ -58,6 +59,7 @@ def write_note(
         manageability=manageability,
         shared_with_supervisor=shared_with_supervisor,
         caseload_at_writing=active_caseload_count(author),
+        risk_cases_at_writing=active_risk_case_count(author),
     )
     db.session.add(note)
     db.session.flush()
@@ -69,6 +71,15 @@ def write_note(
         client_id=episode.client_id if episode else None,
     )
     return note
+
+
+def rebuild_risk_cases_at_writing(notes: Sequence[ReflectiveNote]) -> None:
+    """Count again, from the history, the open risk cases each note's author held when it
+    was written: for notes given a past ``written_at`` after ``write_note`` counted the
+    present (the demo's history). Three queries whatever the number of notes."""
+    held = risk_cases_when_written([(note.author_id, note.written_at) for note in notes])
+    for note, count in zip(notes, held, strict=True):
+        note.risk_cases_at_writing = count
 
 
 def notes_by(asker: User, *, author: User) -> list[ReflectiveNote]:

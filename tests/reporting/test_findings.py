@@ -61,7 +61,7 @@ from caseload.reporting.findings import (
 )
 from caseload.services.clients import set_consent
 from caseload.services.episodes import discharge
-from caseload.services.notes import write_note
+from caseload.services.notes import rebuild_risk_cases_at_writing, write_note
 from tests.services.factories import NOW, TODAY, gad7, log, phq9, register
 
 #: January to June 2025; "today" is 2 June, so the period ends then.
@@ -419,6 +419,7 @@ def note(
     )
     written.written_at = noon(day)
     written.caseload_at_writing = caseload
+    rebuild_risk_cases_at_writing([written])
     return written
 
 
@@ -481,6 +482,30 @@ def test_risk_cases_when_written_are_rebuilt_from_the_history(workers: list[User
     db.session.commit()
     by_risk = strain(scope_of(workers)).rating_by_risk
     assert by_risk[0] == Sums(4, 14.0, 54.0, 1)  # all under 5 risk cases
+
+
+def test_a_note_keeps_the_risk_cases_held_when_written(workers: list[User]) -> None:
+    w = workers[0]
+    for _ in range(6):
+        seen(w, referred(w, date(2025, 4, 1)), date(2025, 5, 5), item9=2)
+    calm = referred(w, date(2025, 4, 1))
+    seen(w, calm, date(2025, 5, 5))
+    db.session.commit()
+    # Written now: counted from the summaries, six active cases with risk open.
+    now = write_note(w, text="Heavy week.", themes=(ReflectiveTheme.EMOTIONAL_IMPACT,))
+    assert now.risk_cases_at_writing == 6
+    # Back-dated to before any contact: rebuilt from the history, none then.
+    early = note(w, rating=2, caseload=7, day=date(2025, 4, 20))
+    assert early.risk_cases_at_writing == 0
+    late = note(w, rating=1, caseload=7, day=date(2025, 5, 10))
+    assert late.risk_cases_at_writing == 6
+    # The findings read the stored count; a note without one (written before it was
+    # recorded) is rebuilt from the history.
+    late.risk_cases_at_writing = None
+    db.session.commit()
+    by_risk = strain(scope_of(workers)).rating_by_risk
+    assert by_risk[0] == Sums(1, 2.0, 4.0, 1)  # the early note: under 5
+    assert by_risk[1] == Sums(1, 1.0, 1.0, 1)  # the late one, rebuilt: 5-9
 
 
 # 6. Data collection ---------------------------------------------------------------------------
