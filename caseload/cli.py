@@ -21,6 +21,7 @@ from caseload.domain.dates import local_date
 from caseload.extensions import db
 from caseload.models import User
 from caseload.reporting.exports import export_scope, write_export
+from caseload.scale import build_scale_service, write_scale_credentials
 from caseload.services import ServiceError
 from caseload.services.audit import verify_chain
 from caseload.services.backup import backup_database, restore_database
@@ -120,6 +121,43 @@ def seed_demo_command(if_empty: bool, seed: int, clients: int) -> None:
             )
         )
     click.echo(f"Demo credentials: {path}")
+
+
+@click.command("seed-scale")
+@click.option(
+    "--episodes", required=True, type=click.IntRange(1, 1_000_000), help="Episodes in all."
+)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 10_000),
+    help="Practitioners (default: one per 900 episodes, at least 2).",
+)
+@click.option("--seed", default=2009, show_default=True, help="Random seed for the data.")
+@click.option(
+    "--credentials",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the accounts (default instance/scale-credentials.json).",
+)
+def seed_scale_command(
+    episodes: int, workers: int | None, seed: int, credentials: Path | None
+) -> None:
+    """Build a large synthetic service (bulk-inserted) on an empty, migrated database, and
+    write the worker, supervisor, lead and admin accounts to sign in with."""
+    path = credentials or Path(current_app.instance_path) / "scale-credentials.json"
+    try:
+        with click.progressbar(length=episodes, label="Synthetic episodes") as bar:
+            summary = build_scale_service(episodes, workers=workers, seed=seed, progress=bar.update)
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    write_scale_credentials(path, summary)
+    click.echo(
+        f"{summary.episodes} episodes, {summary.contacts} contacts, {summary.clients} "
+        f"clients, {summary.workers} practitioners in {summary.seconds:.1f} s."
+    )
+    click.echo(f"Accounts: {path}")
 
 
 @click.command("rebuild-curves")
@@ -253,6 +291,7 @@ def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(seed_scale_command)
     app.cli.add_command(rebuild_curves_command)
     app.cli.add_command(verify_audit_command)
     app.cli.add_command(backup_command)
