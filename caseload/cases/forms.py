@@ -8,7 +8,6 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     Field,
     HiddenField,
     IntegerField,
@@ -16,7 +15,6 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
-    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -40,7 +38,7 @@ from caseload.domain.measures import Measure, contact_form_measures
 from caseload.services.contacts import MAX_REASON_NOTE
 from caseload.services.episodes import MAX_RISK_PLAN
 from caseload.services.registration import missing_answer
-from caseload.web import MultiCheckboxField, NhsDateField, enum_choices, options
+from caseload.web import ClockTimeField, MultiCheckboxField, NhsDateField, enum_choices, options
 from caseload.web.referrals import ReferralFields
 
 #: The three answers about central reporting, as both forms offer them.
@@ -214,16 +212,9 @@ class ContactFormBase(FlaskForm):
     #: The questionnaires this form asks, in form order (set by contact_form_class).
     measures: tuple[Measure, ...] = ()
 
-    occurred_on = DateField(
-        "Date",
-        validators=[InputRequired("Enter a real date.")],
-        invalid_value_message="Enter a real date.",
-    )
-    occurred_time = TimeField(
-        "Time",
-        validators=[InputRequired("Enter a real time, like 14:30.")],
-        invalid_value_message="Enter a real time, like 14:30.",
-    )
+    #: Day, month and year boxes (the NHS.UK date input) and a 24-hour time.
+    occurred_on = NhsDateField("Date", subject="the date of the contact")
+    occurred_time = ClockTimeField("Time", subject="the time of the contact")
     contact_type = SelectField(
         "Type of contact", choices=enum_choices(ContactType), default=ContactType.TREATMENT.value
     )
@@ -342,11 +333,8 @@ class DischargeForm(FlaskForm):
         choices=enum_choices(DischargeReason),
         validators=[InputRequired("Choose the reason for discharge.")],
     )
-    discharged_on = DateField(
-        "Discharge date",
-        validators=[InputRequired("Enter a real discharge date.")],
-        invalid_value_message="Enter a real discharge date.",
-    )
+    #: Day, month and year boxes (the NHS.UK date input).
+    discharged_on = NhsDateField("Discharge date", subject="the discharge date")
     note = TextAreaField("Discharge note (optional)", validators=[Optional(), Length(max=4000)])
     # Shown, and required by the service, only when risk or a red flag is open.
     risk_plan = TextAreaField(

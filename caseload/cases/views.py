@@ -132,6 +132,10 @@ def change_contact(contact_id: int, action: str) -> ResponseReturnValue:
     if request.method == "GET":
         fill_contact_form(form, contact_service.as_input(contact))
         form.version.data = str(contact.version)
+        if action == "outcome":
+            # "Booked" is not an outcome: start from "attended", as a new contact does (the
+            # diary's Attended button opens this page).
+            form.attendance.data = form.attendance.default
     outcome = submit(form, lambda: pages.change_contact(contact, form, action=action))
     if outcome.saved:
         return _to_episode(

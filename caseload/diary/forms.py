@@ -4,7 +4,7 @@ rules (bounds, clashes, working hours) live in ``caseload.services.bookings``.""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, TimeField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField
 from wtforms.validators import InputRequired
 
 from caseload.domain.codes import ContactMode, ContactType
@@ -15,10 +15,7 @@ from caseload.services.bookings import (
     BookingInput,
     confirmation_key,
 )
-from caseload.web import NhsDateField, enum_choices, options
-
-#: Times are typed on the 24-hour clock; a full stop is accepted for the colon.
-TIME_FORMATS = ["%H:%M", "%H.%M"]
+from caseload.web import ClockTimeField, NhsDateField, enum_choices, options
 
 
 class BookingForm(FlaskForm):
@@ -26,12 +23,8 @@ class BookingForm(FlaskForm):
 
     #: Day, month and year boxes (the NHS.UK date input).
     booked_on = NhsDateField("Appointment date")
-    booked_time = TimeField(
-        "Time",
-        format=TIME_FORMATS,
-        validators=[InputRequired("Enter a time on the 24-hour clock, like 14:30.")],
-        invalid_value_message="Enter a time on the 24-hour clock, like 14:30.",
-    )
+    #: A time typed on the 24-hour clock.
+    booked_time = ClockTimeField("Time", subject="the appointment time")
     contact_type = SelectField("Type of contact", choices=enum_choices(ContactType))
     mode = SelectField("How", choices=enum_choices(ContactMode))
     duration_minutes = IntegerField(

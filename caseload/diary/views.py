@@ -74,7 +74,7 @@ def record_outcome(contact_id: int) -> ResponseReturnValue:
         return redirect(url_for("diary.index"))
     if outcome.status == 409:
         return _diary([DIARY_CONFLICT], 409)
-    return _diary([*outcome.problems, *(e for field in form for e in field.errors)], 400)
+    return _diary([*outcome.problems, *(e for field in form for e in field.errors)])
 
 
 @bp.route("/episodes/<int:episode_id>/book", methods=["GET", "POST"])

@@ -7,6 +7,8 @@ from caseload.web.clock import london_now, today_in_london
 from caseload.web.forms import (
     CONFLICT_MESSAGE,
     FIELD_ALIASES,
+    TIME_EXAMPLE,
+    ClockTimeField,
     MultiCheckboxField,
     NhsDateField,
     Submission,
@@ -30,6 +32,8 @@ __all__ = [
     "FIELD_ALIASES",
     "NAVIGATION",
     "STATIC_ENDPOINTS",
+    "TIME_EXAMPLE",
+    "ClockTimeField",
     "MultiCheckboxField",
     "NhsDateField",
     "Submission",

@@ -6,7 +6,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from flask import abort, g, redirect, request
@@ -17,12 +17,12 @@ from markupsafe import Markup
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import DateField, Form, SelectFieldBase, SelectMultipleField
+from wtforms import DateField, Form, SelectFieldBase, SelectMultipleField, TimeField
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
 from wtforms.validators import StopValidation
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from caseload.extensions import db
 from caseload.models import FormSubmission
@@ -251,6 +251,80 @@ class NhsDateField(DateField):
         ]
 
 
+#: A time on the 24-hour clock as people type it: 14:30, 9:30, 09.30, or 1430 (a phone's
+#: number pad has no colon).
+_CLOCK = re.compile(r"(\d{1,2})[:.](\d{2})|(\d{2})(\d{2})", re.ASCII)
+
+#: The example every time field shows and every message about a time repeats.
+TIME_EXAMPLE = "14:30"
+
+
+def read_clock_time(text: str) -> time | None:
+    """A time typed on the 24-hour clock, or None when the text is not one."""
+    match = _CLOCK.fullmatch(text.strip())
+    if match is None:
+        return None
+    hour, minute = (int(part) for part in match.groups() if part is not None)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+class ClockTimeField(TimeField):
+    """A time typed as text on the 24-hour clock (never the browser's own time picker,
+    which shows "04:00 PM" in a browser set to a US locale).
+
+    ``14:30``, ``9:30``, ``09.30`` and ``1430`` are read; ``data`` is a ``time`` or None,
+    as with ``TimeField``, and the field shows its time as ``HH:MM``. Messages name
+    ``subject`` (the label in lower case unless given): "Enter the appointment time, for
+    example 14:30" when it is blank, and "The appointment time must be a real time on
+    the 24-hour clock, for example 14:30" for anything else that is not a time.
+    Render it with the ``time_input`` macro.
+    """
+
+    widget = TextInput()
+    #: A ``time`` once the form has validated.
+    data: Any
+
+    def __init__(
+        self,
+        label: str | None = None,
+        validators: Any = None,
+        *,
+        subject: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(label, validators, format="%H:%M", **kwargs)
+        text = self.label.text
+        self.subject = subject or (text[:1].lower() + text[1:])
+        self.problem: str | None = None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read the typed time; keep what is wrong with it for ``pre_validate``."""
+        text = " ".join(_text(value) for value in valuelist).strip()
+        self.data = read_clock_time(text) if text else None
+        if not text:
+            self.problem = f"Enter {self.subject}, for example {TIME_EXAMPLE}"
+        elif self.data is None:
+            subject = self.subject[:1].upper() + self.subject[1:]
+            self.problem = (
+                f"{subject} must be a real time on the 24-hour clock, for example {TIME_EXAMPLE}"
+            )
+        else:
+            self.problem = None
+
+    def _value(self) -> str:
+        """What was typed, when the form is shown again; else the time as ``HH:MM``."""
+        if self.raw_data:
+            return " ".join(_text(value) for value in self.raw_data)
+        return self.data.strftime("%H:%M") if isinstance(self.data, time) else ""
+
+    def pre_validate(self, form: Form) -> None:
+        """Stop at a blank or nonsense time, with its message."""
+        if self.problem:
+            raise StopValidation(self.problem)
+
+
 def apply_service_errors(form: Form, error: ServiceError) -> list[str]:
     """Attach a service's field errors to the form; return the messages with no field."""
     unplaced: list[str] = []
@@ -404,17 +478,21 @@ def submit(form: FlaskForm, save: Callable[[], Any]) -> Submission:
     """Validate a form and, when valid, run one service call in a savepoint.
 
     A choice outside its field's options is refused like any invalid field
-    (``settle_choices``). A refused rule puts its messages on the form (400); someone
-    else's newer save, or a clash with a row saved at the same moment, is a conflict
-    (409). Either way nothing of the save is kept, but the request's earlier audit events are: the
-    savepoint undoes only the save, and the request commits once at its end.
+    (``settle_choices``). A refused rule puts its messages on the form, which is shown
+    again with 200: the page, not the status, tells the person what to fix (as Django
+    and the GOV.UK prototype kit do), and a browser logs no failed request for it.
+    Someone else's newer save, or a clash with a row saved at the same moment, is a
+    conflict (409). Either way nothing of the save is kept, but the request's earlier
+    audit events are: the savepoint undoes only the save, and the request commits once
+    at its end. A malformed request (no CSRF token, a file for a text field) is not a
+    form problem: it is refused with 400 before it gets here.
 
     A form posted with its idempotency key (``form_key``, rendered beside every CSRF
     token) saves once: the key is claimed in the same savepoint as the save, so a refused
     save does not use it up, and a repeat is sent where the first save's response went.
     """
     if not (form.validate_on_submit() and settle_choices(form)):
-        return Submission(saved=False, status=400 if request.method == "POST" else 200)
+        return Submission(saved=False)
     key = posted_form_key()
     if key and db.session.get(FormSubmission, key) is not None:
         return _repeat(key)
@@ -428,9 +506,7 @@ def submit(form: FlaskForm, save: Callable[[], Any]) -> Submission:
     except (Conflict, StaleDataError, IntegrityError):
         return Submission(saved=False, status=409, problems=(CONFLICT_MESSAGE,))
     except ServiceError as error:
-        return Submission(
-            saved=False, status=400, problems=tuple(apply_service_errors(form, error))
-        )
+        return Submission(saved=False, problems=tuple(apply_service_errors(form, error)))
     if key:
         g.saved_form_key = key
     return Submission(saved=True, result=result)

@@ -2,8 +2,9 @@
 
 Views and services never commit. When the response is ready, the web layer
 commits the request's session once; a failed request (a 500) is rolled back.
-Form re-renders (400, 409) commit too: ``submit`` ran the refused save in a
-savepoint that is already undone, and the read events before it are kept.
+Forms shown again with their problems (200, or 409 for a conflict) commit too:
+``submit`` ran the refused save in a savepoint that is already undone, and the
+read events before it are kept.
 
 A read-only request (GET, HEAD, OPTIONS) begins its transactions DEFERRED on
 SQLite, so its reads never hold the write lock, and holds its audit events back

@@ -57,7 +57,10 @@ def contact_form(hidden: dict[str, str], note: str, seq: int) -> dict[str, str]:
     data = dict(hidden)
     data.update(
         {
-            "occurred_on": moment.date().isoformat(),
+            # The day, month and year boxes and the 24-hour time, as a browser posts them.
+            "occurred_on-day": str(moment.day),
+            "occurred_on-month": str(moment.month),
+            "occurred_on-year": str(moment.year),
             "occurred_time": moment.strftime("%H:%M"),
             "contact_type": "treatment",
             "mode": "telephone",

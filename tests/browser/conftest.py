@@ -63,7 +63,7 @@ def page(browser: Any) -> Iterator[Any]:
     """A fresh browser context and page that fails the test on any console error.
 
     Console errors and uncaught exceptions collect in ``page.console_errors``; a test
-    that expects one (a refused form's 400 is logged as a failed resource) asserts it
+    that expects one (a missing page's 404 is logged as a failed resource) asserts it
     and clears the list. Any left at the end fail the test.
     """
     context = browser.new_context()

@@ -18,9 +18,12 @@ Columns (the people and records are built by :func:`build_world`):
 
 Cells (what the response was):
 
-- ``200``: the page; ``302``: a redirect onward (success, or "nothing to do here");
+- ``200``: the page; for a POST, the form shown again with its problems, so access was
+  granted (POSTs send only a CSRF token);
+- ``302``: a redirect onward (success, or "nothing to do here");
 - ``login``: 302 to the sign-in page with ``next`` set to the requested path;
-- ``400``: a form refused as invalid, so access was granted (POSTs send only a CSRF token);
+- ``400``: a post that the page's buttons could not have made (supervision's session
+  buttons carry their values in hidden fields), also after access was granted;
 - ``409``: a conflict, also after access was granted;
 - ``403``: refused by the route's role policy; ``404``: refused as not visible to you;
 - ``405``: the route does not take the method.
@@ -65,35 +68,35 @@ auth.logout             POST    login  302    302    302     302      302    302
 main.home               GET     login  302    302    302     302      302    200
 cases.caseload          GET     login  200    200    403     403      403    403
 cases.register_client   GET     login  200    200    403     403      403    403
-cases.register_client   POST    login  400    400    403     403      403    403
+cases.register_client   POST    login  200    200    403     403      403    403
 cases.episode           GET     login  200    404    200     404      403    403
 cases.log_contact       GET     login  200    404    403     403      403    403
-cases.log_contact       POST    login  400    404    403     403      403    403
+cases.log_contact       POST    login  200    404    403     403      403    403
 cases.change_contact    GET     login  200    404    403     403      403    403
-cases.change_contact    POST    login  400    404    403     403      403    403
+cases.change_contact    POST    login  200    404    403     403      403    403
 cases.entered_in_error  GET     login  200    404    403     403      403    403
-cases.entered_in_error  POST    login  400    404    403     403      403    403
+cases.entered_in_error  POST    login  200    404    403     403      403    403
 cases.discharge         GET     login  200    404    403     403      403    403
-cases.discharge         POST    login  400    404    403     403      403    403
+cases.discharge         POST    login  200    404    403     403      403    403
 cases.consent           GET     login  200    404    403     403      403    403
-cases.consent           POST    login  400    404    403     403      403    403
+cases.consent           POST    login  200    404    403     403      403    403
 diary.index             GET     login  200    200    403     403      403    403
-diary.record_outcome    POST    login  400    404    403     403      403    403
+diary.record_outcome    POST    login  200    404    403     403      403    403
 diary.book              GET     login  200    404    403     403      403    403
-diary.book              POST    login  400    404    403     403      403    403
+diary.book              POST    login  200    404    403     403      403    403
 clients.search          GET     login  200    200    200     200      403    403
 clients.client          GET     login  200    404    200     404      403    403
 clients.add_referral    GET     login  200    200    403     403      403    403
-clients.add_referral    POST    login  400    400    403     403      403    403
+clients.add_referral    POST    login  200    200    403     403      403    403
 clients.discharged      GET     login  200    200    403     403      403    403
 notes.index             GET     login  200    200    403     403      403    403
 notes.new               GET     login  200    200    403     403      403    403
-notes.new               POST    login  400    400    403     403      403    403
+notes.new               POST    login  200    200    403     403      403    403
 supervision.queue       GET     login  403    403    200     404      403    403
 supervision.review      GET     login  403    403    200     404      403    403
-supervision.review      POST    login  403    403    400     404      403    403
+supervision.review      POST    login  403    403    200     404      403    403
 supervision.reassign    GET     login  403    403    200     404      403    403
-supervision.reassign    POST    login  403    403    400     404      403    403
+supervision.reassign    POST    login  403    403    200     404      403    403
 supervision.start_session POST  login  403    403    400     400      403    403
 supervision.session     GET     login  403    403    200     404      403    403
 supervision.session_case GET    login  403    403    200     404      403    403
@@ -104,34 +107,34 @@ supervision.shared_notes GET    login  403    403    200     404      403    403
 auth.new_passphrase     GET     302    302    302    302     302      302    302
 auth.new_passphrase     POST    302    302    302    302     302      302    302
 auth.confirm            GET     login  200    200    200     200      200    200
-auth.confirm            POST    login  400    400    400     400      400    400
+auth.confirm            POST    login  200    200    200     200      200    200
 account.index           GET     login  200    200    200     200      200    200
 account.passphrase      GET     login  200    200    200     200      200    200
-account.passphrase      POST    login  400    400    400     400      400    400
+account.passphrase      POST    login  200    200    200     200      200    200
 account.end_others      POST    login  302    302    302     302      302    302
-account.end_session     POST    login  400    400    400     400      400    400
+account.end_session     POST    login  200    200    200     200      200    200
 cases.episode_entered_in_error GET  login 200 404  403     403      403    403
-cases.episode_entered_in_error POST login 400 404  403     403      403    403
+cases.episode_entered_in_error POST login 200 404  403     403      403    403
 admin.accounts          GET     login  403    403    403     403      403    200
 admin.new_account       GET     login  403    403    403     403      403    200
-admin.new_account       POST    login  403    403    403     403      403    400
+admin.new_account       POST    login  403    403    403     403      403    200
 admin.account           GET     login  403    403    403     403      403    200
 admin.change_role       GET     login  403    403    403     403      403    200
-admin.change_role       POST    login  403    403    403     403      403    400
+admin.change_role       POST    login  403    403    403     403      403    200
 admin.disable_account   POST    login  403    403    403     403      403    302
 admin.enable_account    POST    login  403    403    403     403      403    302
 admin.reset_passphrase  POST    login  403    403    403     403      403    302
 admin.reset_mfa         POST    login  403    403    403     403      403    302
 admin.teams             GET     login  403    403    403     403      403    200
 admin.new_team          GET     login  403    403    403     403      403    200
-admin.new_team          POST    login  403    403    403     403      403    400
+admin.new_team          POST    login  403    403    403     403      403    200
 admin.team              GET     login  403    403    403     403      403    200
-admin.rename_team       POST    login  403    403    403     403      403    400
+admin.rename_team       POST    login  403    403    403     403      403    200
 admin.team_supervisor   POST    login  403    403    403     403      403    302
-admin.add_team_worker   POST    login  403    403    403     403      403    400
-admin.remove_team_worker POST   login  403    403    403     403      403    400
+admin.add_team_worker   POST    login  403    403    403     403      403    200
+admin.remove_team_worker POST   login  403    403    403     403      403    200
 admin.settings          GET     login  403    403    403     403      403    200
-admin.settings          POST    login  403    403    403     403      403    400
+admin.settings          POST    login  403    403    403     403      403    200
 about.accessibility     GET     200    200    200    200     200      200    200
 about.privacy           GET     200    200    200    200     200      200    200
 admin.audit             GET     login  403    403    403     403      403    200
@@ -139,7 +142,7 @@ admin.audit_csv         GET     login  403    403    403     403      403    200
 exports.summary         GET     login  200    404    200     404      403    403
 exports.letters         GET     login  200    404    200     404      403    403
 exports.new_letter      GET     login  200    404    403     403      403    403
-exports.new_letter      POST    login  400    404    403     403      403    403
+exports.new_letter      POST    login  200    404    403     403      403    403
 exports.letter          GET     login  200    404    200     404      403    403
 exports.episode_fhir    GET     login  200    404    403     403      403    403
 lead.exports            GET     login  403    403    403     403      200    403
@@ -195,7 +198,7 @@ URL_ARGS: dict[str, tuple[dict[str, Any], ...]] = {
     "supervision.end_session": ({"session_id": Obj.SESSION},),
     "cases.episode_entered_in_error": ({"episode_id": Obj.EPISODE},),
     # The administrator's pages name the case's worker and team; removing the worker
-    # from the team is refused (400) while they hold open cases.
+    # from the team is refused (its form shown again) while they hold open cases.
     "admin.account": ({"user_id": Obj.WORKER},),
     "admin.change_role": ({"user_id": Obj.WORKER},),
     "admin.disable_account": ({"user_id": Obj.WORKER},),

@@ -172,7 +172,7 @@ def test_register_refuses_bad_input(
     signed_in(Role.WORKER)
     before = row_counts()
     response = client.post("/clients/new", data=registration(token(client), **overrides))
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "There is a problem" in page(response)
     shown = field_error(response, field)
     assert shown, error_messages(response)
@@ -192,7 +192,7 @@ def test_register_keeps_answers_after_an_error(client: FlaskClient, signed_in: A
             consent_note="Happy to be counted",
         ),
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert input_value(response, "name") == "Morgan Example"
     assert checked_value(response, "consent") == "yes"
     assert checked_value(response, "referral_source") == "gp"
@@ -205,7 +205,7 @@ def test_register_refuses_a_duplicate_nhs_number(client: FlaskClient, signed_in:
     assert client.post("/clients/new", data=registration(token(client))).status_code == 302
     before = row_counts()
     response = client.post("/clients/new", data=registration(token(client), name="Other One"))
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "already registered" in field_error(response, "nhs_number")
     assert row_counts() == before
 
@@ -546,7 +546,14 @@ def test_discharge_shows_the_outcome_preview(client: FlaskClient, signed_in: Any
     preview = re.search(r'id="outcome-preview">([^<]+)<', html)
     assert preview
     assert preview.group(1).strip()
-    assert input_value(response, "discharged_on") == today_in_london().isoformat()
+    today = today_in_london()
+    assert [
+        input_value(response, f"discharged_on-{part}") for part in ("day", "month", "year")
+    ] == [
+        str(today.day),
+        str(today.month),
+        str(today.year),
+    ]
     assert input_value(response, "version") == str(episode.version)
     assert "Scores are not paired" not in html
 
@@ -609,9 +616,14 @@ BAD_DISCHARGES = [
     ),
     pytest.param({"reason": "bogus"}, "reason", "", id="reason-bogus"),
     pytest.param(
-        {"discharged_on": None}, "discharged_on", "Enter a real discharge date.", id="date-missing"
+        {"discharged_on": None}, "discharged_on", "Enter the discharge date", id="date-missing"
     ),
-    pytest.param({"discharged_on": "2024-13-45"}, "discharged_on", "", id="date-garbage"),
+    pytest.param(
+        {"discharged_on": "2024-13-45"},
+        "discharged_on",
+        "The discharge date must be a real date",
+        id="date-garbage",
+    ),
     pytest.param(
         {"discharged_on": "2999-01-01"},
         "discharged_on",
@@ -639,7 +651,7 @@ def test_discharge_refuses_bad_input(
         f"/episodes/{episode.id}/discharge",
         data=discharge_data(token(client), episode, **overrides),
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     shown = field_error(response, field)
     assert shown, error_messages(response)
     assert message in shown
@@ -647,6 +659,28 @@ def test_discharge_refuses_bad_input(
     assert reload(episode).discharged_on is None
     if "note" not in overrides:
         assert textarea_value(response, "note") == "Goals met."
+
+
+def test_the_discharge_date_is_typed_in_day_month_and_year_boxes(
+    client: FlaskClient, signed_in: Any
+) -> None:
+    """Issue 8: the NHS.UK date input, never the browser's date picker."""
+    worker = signed_in(Role.WORKER)
+    episode = treated_case(worker)
+    path = f"/episodes/{episode.id}/discharge"
+    assert 'type="date"' not in page(client.get(path))
+    today = today_in_london()
+    data = discharge_data(token(client), episode)
+    del data["discharged_on"]
+    boxes = {"discharged_on-day": str(today.day), "discharged_on-month": str(today.month)}
+    boxes["discharged_on-year"] = str(today.year)
+    refused = client.post(path, data=data | boxes | {"discharged_on-day": "32"})
+    assert refused.status_code == 200
+    assert field_error(refused, "discharged_on") == "The discharge date must be a real date"
+    assert input_value(refused, "discharged_on-day") == "32"
+    assert reload(episode).discharged_on is None
+    assert client.post(path, data=data | boxes).status_code == 302
+    assert reload(episode).discharged_on == today
 
 
 def test_discharge_before_the_last_contact_is_refused(client: FlaskClient, signed_in: Any) -> None:
@@ -657,7 +691,7 @@ def test_discharge_before_the_last_contact_is_refused(client: FlaskClient, signe
         f"/episodes/{episode.id}/discharge",
         data=discharge_data(token(client), episode, discharged_on=early),
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "before the last attended contact" in field_error(response, "discharged_on")
     assert reload(episode).discharged_on is None
 
@@ -671,7 +705,7 @@ def test_discharge_refused_while_a_booking_has_no_outcome(
     response = client.post(
         f"/episodes/{episode.id}/discharge", data=discharge_data(token(client), reload(episode))
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     # Named at the top of the form, not on the reason field (tests/web/test_safety_pages.py).
     assert any("booked contact" in message for message in error_messages(response))
     assert field_error(response, "reason") == ""
@@ -802,7 +836,7 @@ def test_consent_refuses_bad_input(
         f"/episodes/{episode.id}/consent",
         data={"csrf_token": token(client), "version": str(episode.client.version), **data},
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     shown = field_error(response, field)
     assert shown, error_messages(response)
     assert message in shown

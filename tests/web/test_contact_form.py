@@ -3,7 +3,8 @@ recording an outcome, corrections, entered in error and version conflicts."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
@@ -69,9 +70,79 @@ def test_form_renders_with_now_as_default(client: FlaskClient, episode: Episode)
     assert "Kim Contact" in html
     assert "PHQ-9" in html
     assert "GAD-7" in html
-    assert input_value(response, "occurred_on") == today_in_london().isoformat()
+    today = today_in_london()
+    assert [input_value(response, f"occurred_on-{part}") for part in ("day", "month", "year")] == [
+        str(today.day),
+        str(today.month),
+        str(today.year),
+    ]
+    assert re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", input_value(response, "occurred_time") or "")
     assert checked_value(response, "attendance") == "5"
     assert checked_value(response, "phq9-1") is None
+
+
+def test_the_date_is_typed_in_boxes_and_the_time_on_the_24_hour_clock(
+    client: FlaskClient, episode: Episode
+) -> None:
+    """Issue 8: no browser date or time picker, whose format follows the browser's locale
+    ("11/26/2026", "04:00 PM"); the NHS.UK date input and a 24-hour time typed as text."""
+    html = page(client.get(url(episode)))
+    assert 'type="date"' not in html
+    assert 'type="time"' not in html
+    time_input = re.search(r'<input[^>]*name="occurred_time"[^>]*>', html)
+    assert time_input is not None
+    assert 'type="text"' in time_input.group(0)
+    assert 'inputmode="numeric"' in time_input.group(0)
+    assert "For example, 14:30" in html
+    for part in ("day", "month", "year"):
+        assert f'id="occurred_on-{part}"' in html
+
+
+@pytest.mark.parametrize(
+    ("typed", "saved"),
+    [("14:30", time(14, 30)), ("9:30", time(9, 30)), ("09.30", time(9, 30)), ("0905", time(9, 5))],
+)
+def test_a_time_is_read_on_the_24_hour_clock_from_day_month_and_year_boxes(
+    client: FlaskClient, episode: Episode, typed: str, saved: time
+) -> None:
+    day = today_in_london() - timedelta(days=1)
+    data = contact_data(token(client), occurred_time=typed)
+    del data["occurred_on"]
+    data |= {"occurred_on-day": str(day.day), "occurred_on-month": str(day.month)}
+    data["occurred_on-year"] = str(day.year)
+    response = client.post(url(episode), data=data)
+    assert response.status_code == 302, error_messages(response)
+    local = latest_contact(episode).occurred_at.astimezone(LONDON)
+    assert (local.date(), local.time()) == (day, saved)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ({"occurred_time": "2pm"}, "The time of the contact must be a real time on the 24-hour"),
+        ({"occurred_time": "24:00"}, "The time of the contact must be a real time on the 24-hour"),
+        ({"occurred_time": "12:75"}, "The time of the contact must be a real time on the 24-hour"),
+        ({"occurred_time": "  "}, "Enter the time of the contact, for example 14:30"),
+        ({"occurred_on-day": "31", "occurred_on-month": "4"}, "The date of the contact must be a"),
+        ({"occurred_on-year": ""}, "The date of the contact must include a year"),
+    ],
+)
+def test_a_nonsense_date_or_time_is_named_and_kept(
+    client: FlaskClient, episode: Episode, typed: dict[str, str], message: str
+) -> None:
+    today = today_in_london()
+    data = contact_data(token(client))
+    del data["occurred_on"]
+    data |= {"occurred_on-day": str(today.day), "occurred_on-month": str(today.month)}
+    data |= {"occurred_on-year": str(today.year)} | typed
+    before = row_counts()
+    response = client.post(url(episode), data=data)
+    assert response.status_code == 200
+    field = "occurred_time" if "occurred_time" in typed else "occurred_on"
+    assert field_error(response, field).startswith(message), error_messages(response)
+    for name, value in typed.items():
+        assert input_value(response, name) == value
+    assert row_counts() == before
 
 
 def test_attended_contact_with_both_questionnaires_saves(
@@ -193,7 +264,7 @@ def test_the_log_contact_form_no_longer_books(client: FlaskClient, episode: Epis
         url(episode),
         data=contact_data(token(client), when=FUTURE, attendance="0", phq9=None, gad7=None),
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert field_error(response, "attendance")
     assert row_counts() == before
 
@@ -205,7 +276,9 @@ BEFORE_REFERRAL = london_now() - timedelta(days=40)
 PAST = london_now() - timedelta(days=1)
 
 BAD_CONTACTS = [
-    pytest.param({"occurred_on": ""}, "occurred_on", "Enter a real date.", id="date-missing"),
+    pytest.param(
+        {"occurred_on": ""}, "occurred_on", "Enter the date of the contact", id="date-missing"
+    ),
     pytest.param({"occurred_on": "2024-13-45"}, "occurred_on", "", id="date-garbage"),
     pytest.param({"occurred_on": "not a date"}, "occurred_on", "", id="date-text"),
     pytest.param(
@@ -214,8 +287,10 @@ BAD_CONTACTS = [
     pytest.param(
         {"occurred_on": "9999-12-31"}, "occurred_on", "in the future", id="date-year-9999"
     ),
-    pytest.param({"occurred_time": ""}, "occurred_time", "Enter a real time", id="time-missing"),
-    pytest.param({"occurred_time": "25:99"}, "occurred_time", "", id="time-garbage"),
+    pytest.param(
+        {"occurred_time": ""}, "occurred_time", "Enter the time of the contact", id="time-missing"
+    ),
+    pytest.param({"occurred_time": "25:99"}, "occurred_time", "real time", id="time-garbage"),
     pytest.param({"duration_minutes": "abc"}, "duration_minutes", "", id="duration-text"),
     pytest.param(
         {"duration_minutes": "0"}, "duration_minutes", "between 1 and 480", id="duration-zero"
@@ -315,7 +390,7 @@ def test_bad_contact_is_refused_and_nothing_saved(
     before = row_counts()
     summary_before = reload(episode).summary.attended_contacts
     response = client.post(url(episode), data=contact_data(token(client), **overrides))
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "There is a problem" in page(response)
     shown = field_error(response, field)
     assert shown, error_messages(response)
@@ -352,7 +427,7 @@ def test_missing_measures_are_refused(
     before = row_counts()
     data = contact_data(token(client), phq9=None, gad7=None, **overrides)
     response = client.post(url(episode), data=data)
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert any(message in m for m in error_messages(response)), error_messages(response)
     assert row_counts() == before
 
@@ -365,7 +440,7 @@ def test_both_measures_and_not_collected_is_refused(client: FlaskClient, episode
             token(client), measures_not_collected="y", not_collected_reason="no_time"
         ),
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "untick" in field_error(response, "not_collected_reason")
     assert row_counts() == before
 
@@ -381,7 +456,7 @@ def test_answers_are_kept_when_the_form_is_refused(client: FlaskClient, episode:
         risk_factors="Lives alone",
     )
     response = client.post(url(episode), data=data)
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "record a risk assessment" in field_error(response, "risk_level")
     assert "complete the risk assessment before saving" in page(response)
     for number, answer in enumerate((3, 2, 1, 0, 3, 2, 1, 0, 2), start=1):
@@ -390,7 +465,12 @@ def test_answers_are_kept_when_the_form_is_refused(client: FlaskClient, episode:
         assert checked_value(response, f"gad7-{number}") == str(answer)
     assert checked_value(response, "attendance") == "5"
     assert input_value(response, "duration_minutes") == "45"
-    assert input_value(response, "occurred_on") == data["occurred_on"]
+    day = date.fromisoformat(data["occurred_on"])
+    assert [input_value(response, f"occurred_on-{part}") for part in ("day", "month", "year")] == [
+        str(day.day),
+        str(day.month),
+        str(day.year),
+    ]
     assert textarea_value(response, "risk_factors") == "Lives alone"
     assert 'value="video" selected' in response.get_data(
         as_text=True
@@ -418,7 +498,8 @@ def test_record_outcome_completes_a_past_booking(
     form = client.get(f"/contacts/{booking.id}/outcome")
     assert form.status_code == 200
     assert "Record what happened" in page(form)
-    assert checked_value(form, "attendance") is None  # "booked" is no longer a choice
+    # "Booked" is not an outcome: the form starts from "attended", as a new contact does.
+    assert checked_value(form, "attendance") == str(int(AttendanceCode.ATTENDED_ON_TIME))
     assert input_value(form, "version") == str(booking.version)
     when = booking.occurred_at.astimezone(LONDON)
     before = row_counts()
@@ -453,7 +534,7 @@ def test_record_outcome_refuses_booked_again_and_bad_input(
         if overrides.get("attendance") == "0":
             data = {k: v for k, v in data.items() if not k.startswith(("phq9-", "gad7-"))}
         response = client.post(path, data=data)
-        assert response.status_code == 400, overrides
+        assert response.status_code == 200, overrides
         assert field_error(response, field), (overrides, error_messages(response))
         assert reload(booking).is_booked
 
@@ -498,7 +579,7 @@ def test_correction_requires_a_reason(client: FlaskClient, worker: Any, episode:
             f"/contacts/{contact.id}/correct",
             data=contact_data(token(client), version=str(contact.version), reason=reason),
         )
-        assert response.status_code == 400
+        assert response.status_code == 200
         assert field_error(response, "reason") == "Give a reason."
         assert checked_value(response, "phq9-1") == "1"
     assert row_counts() == before
@@ -516,7 +597,7 @@ def test_correction_refuses_bad_contact_data(
             token(client), version=str(contact.version), reason="Wrong scores", **{"phq9-9": "2"}
         ),
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "record a risk assessment" in field_error(response, "risk_level")
     assert textarea_value(response, "reason") == "Wrong scores"
     assert row_counts() == before
@@ -555,13 +636,13 @@ def test_correction_supersedes_the_original(
         f"/contacts/{original.id}/correct",
         data=contact_data(token(client), version=str(original.version), reason="Again"),
     )
-    assert again.status_code == 400
+    assert again.status_code == 200
     assert "Only the current version" in page(again)
     struck = client.post(
         f"/contacts/{original.id}/entered-in-error",
         data={"csrf_token": token(client), "reason": "Again", "version": str(original.version)},
     )
-    assert struck.status_code == 400
+    assert struck.status_code == 200
     assert "no longer current" in page(struck)
     assert row_counts() == after
 
@@ -640,7 +721,7 @@ def test_entered_in_error_requires_a_reason(
             f"/contacts/{contact.id}/entered-in-error",
             data={"csrf_token": token(client), "reason": reason, "version": str(contact.version)},
         )
-        assert response.status_code == 400
+        assert response.status_code == 200
         assert field_error(response, "reason")
     assert reload(contact).status is EntryStatus.CURRENT
 

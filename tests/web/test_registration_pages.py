@@ -201,7 +201,7 @@ def test_date_of_birth_messages_follow_the_nhs_pattern(
     signed_in(Role.WORKER)
     before = row_counts()
     response = register(client, **boxes("date_of_birth", **typed))
-    assert response.status_code == 400
+    assert response.status_code == 200
     shown = field_error(response, "date_of_birth")
     assert message in shown
     if "real date" in message:
@@ -285,7 +285,7 @@ def test_the_dataset_questions_must_be_answered_with_not_stated_offered(
         long_term_condition=None,
         disability=None,
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     for field in (
         "gender_identity",
         "ethnic_category",
@@ -314,7 +314,7 @@ def test_wrong_answers_are_refused_beside_their_field(
     signed_in(Role.WORKER)
     before = row_counts()
     response = register(client, **overrides)
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert message in field_error(response, field)
     assert row_counts() == before
 
@@ -355,7 +355,7 @@ def test_a_likely_duplicate_is_shown_before_saving_and_needs_the_box(
     first = saved_episode(register(client, name="Morgan Example"))
     before = row_counts()
     response = register(client, name="morgan  examplé")
-    assert response.status_code == 400
+    assert response.status_code == 200
     html = page(response)
     assert "This client may already be registered" in html
     assert first.client.service_ref in html
@@ -405,7 +405,7 @@ def test_the_same_nhs_number_is_refused_even_with_the_box_ticked(
         different_person="y",
         **boxes("date_of_birth", date(1970, 1, 1)),
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     html = page(response)
     assert "Same NHS number" in html
     assert "This is a different person: register anyway" not in html
@@ -562,7 +562,7 @@ def registration_statements(client: FlaskClient, worker: Any, clients: int) -> t
         assert client.get("/clients/new").status_code == 200
     with counting_statements() as warning:
         response = client.post("/clients/new", data=registration(csrf))
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert page(response).count("Pat") >= clients
     return len(form), len(warning)
 
