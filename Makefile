@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 # The port `make run` serves on: `make run PORT=8080`.
 PORT ?= 5000
 
-.PHONY: install run test lint bench clean audit reliability
+.PHONY: install run test lint bench clean audit reliability load
 
 $(PY_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,19 @@ test: install lint
 
 bench: install
 	$(BIN)/python -m bench
+
+# The load test of docs/PERFORMANCE.md: simulated staff against gunicorn for 60 s on
+# PostgreSQL (4 processes, 32 users; the server named by CASELOAD_RELIABILITY_PG, default
+# the test server) and SQLite (one process with threads, 16 users), then one process under
+# cProfile for the top costs, and the first case page in a cold browser. Writes
+# bench/load-results.json; fails on any error.
+load: install
+	status=0; \
+	$(BIN)/python scripts/load/run.py --database postgresql --gunicorn-workers 4 --threads 4 --users 32 --seconds 60 || status=1; \
+	$(BIN)/python scripts/load/run.py --database sqlite --gunicorn-workers 1 --threads 8 --users 16 --seconds 60 || status=1; \
+	$(BIN)/python scripts/load/run.py --database sqlite --gunicorn-workers 1 --threads 8 --users 16 --seconds 30 --profile || status=1; \
+	./scripts/ensure-chromium && $(BIN)/python scripts/load/first_page.py --runs 5 || status=1; \
+	exit $$status
 
 # Known vulnerabilities in the locked dependencies (docs/RELIABILITY.md). Needs the PyPI
 # advisory service and the npm registry, so it is not part of `make test`.
