@@ -1,252 +1,372 @@
-"""``python -m bench``: build the full demo service and time the hot paths against targets.
+"""``python -m bench`` (``make bench``): every page at service scale, against its floor.
 
-Runs on a temporary SQLite database, and also on PostgreSQL when
-CASELOAD_BENCH_DATABASE_URL is set (in a schema of its own, dropped at the end).
-Prints one table; exits 1 when any measurement misses its target.
-Performance targets live here, never in the timed test suite.
+Builds synthetic services of 10,000 and 100,000 episodes (``seed-scale``) on SQLite,
+and on PostgreSQL as well when ``CASELOAD_BENCH_DATABASE_URL`` is set (in schemas of
+their own, dropped at the end). For each page of ``bench.pages`` it measures, inside the
+app (``bench.measure``), the p50 and p95 over ``--requests`` requests, the SQL
+statements per request, the CPU time, and the ratio of the p50 to the page's floor.
+Writes ``bench/results.json`` and prints the table ``docs/PERFORMANCE.md`` carries
+(``--write-docs`` puts it there). Exits 1 when a target is missed; the causes of the
+misses are written in ``docs/PERFORMANCE.md``. Targets live here and in
+``bench.pages``, never in the timed test suite.
+
+    python -m bench                      # 10,000 and 100,000 episodes
+    python -m bench --sizes 2000 --requests 20   # a quick look
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
-import re
+import platform
+import resource
 import secrets
-import statistics
+import sqlite3
+import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import sqlalchemy as sa
-from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 
+from bench.measure import (
+    Floor,
+    Recorder,
+    capture_statements,
+    floor_ms,
+    instrument,
+    measure_floor,
+    time_requests,
+)
+from bench.pages import PAGES, Page, sign_in
 from caseload import create_app
-from caseload.db import utcnow
-from caseload.demo import DEFAULT_CLIENTS, build_demo_service, build_demo_staff
-from caseload.domain.dates import local_date
 from caseload.extensions import db
-from caseload.models import User
-from caseload.services.curves import rebuild_expected_curves
-from caseload.services.episodes import worker_caseload
+from caseload.models import Client
 
-#: Targets in seconds.
-SEEDING_TARGET = 90.0
-CURVES_TARGET = 2.0
-CASELOAD_QUERY_TARGET = 0.15
-CASELOAD_PAGE_TARGET = 0.30
-REPEATS = 7
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+DOC = ROOT / "docs" / "PERFORMANCE.md"
+DOC_START, DOC_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+#: Ratio of a page's p50 to its floor, everywhere.
+FLOOR_RATIO_TARGET = 2.0
+#: p50 at 100,000 episodes over p50 at 10,000, for pages bounded by one worker or team.
+SCALING_TARGET = 1.3
+#: seed-scale of 100,000 episodes.
+BUILD_SECONDS_TARGET = 120.0
+BUILD_RSS_MB_TARGET = 1024
 
 
 @dataclass(frozen=True)
-class Result:
-    """One timed measurement against its target (None when it could not run)."""
+class Account:
+    """A signed-in person of the synthetic service."""
 
-    database: str
-    name: str
-    seconds: float | None
-    target: float
-    note: str = ""
-
-    @property
-    def passed(self) -> bool:
-        """Within target (a measurement that could not run does not fail the bench)."""
-        return self.seconds is None or self.seconds <= self.target
-
-
-def median_seconds(action: Callable[[], Any], repeats: int = REPEATS) -> float:
-    """The median wall time of ``action`` after one warm-up run."""
-    action()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def sign_in(client: FlaskClient, username: str, password: str, secret: str) -> bool:
-    """Sign in through the real forms (passphrase, then TOTP); True on success."""
-
-    def token(path: str) -> str:
-        html = client.get(path).get_data(as_text=True)
-        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-        return match.group(1) if match else ""
-
-    first = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token("/login")}
-    )
-    if first.status_code != 302:
-        return False
-    second = client.post(
-        "/login/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token("/login/mfa")}
-    )
-    return second.status_code == 302
-
-
-def caseload_path(app: Flask) -> str | None:
-    """The URL of the worker's caseload page, if the app has one."""
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint.endswith(".caseload") and not rule.arguments:
-            return rule.rule
-    return None
-
-
-def measure(app: Flask, label: str) -> list[Result]:
-    """Seed the full demo into the app's empty database and time the hot paths."""
-    results = []
-    with app.app_context():
-        upgrade()
-        now = utcnow()
-        today = local_date(now)
-        start = time.perf_counter()
-        credentials = build_demo_staff()
-        db.session.commit()
-        summary = build_demo_service(
-            today=today, now=now, clients=DEFAULT_CLIENTS, checkpoint=db.session.commit
-        )
-        db.session.commit()
-        seeding = time.perf_counter() - start
-        results.append(
-            Result(
-                label,
-                f"seed-demo ({summary.clients} clients, {summary.contacts} contacts)",
-                seeding,
-                SEEDING_TARGET,
-            )
-        )
-
-        def rebuild() -> None:
-            rebuild_expected_curves()
-            db.session.commit()
-
-        results.append(
-            Result(label, "rebuild expected curves", median_seconds(rebuild, 3), CURVES_TARGET)
-        )
-        heaviest = max(summary.active_by_worker, key=summary.active_by_worker.__getitem__)
-        worker = db.session.scalar(sa.select(User).where(User.username == heaviest))
-        if worker is None:
-            raise RuntimeError(f"demo worker {heaviest} is missing")
-
-        def query() -> None:
-            worker_caseload(worker, worker=worker, today=today)
-            db.session.rollback()
-
-        results.append(
-            Result(
-                label,
-                f"worker_caseload ({heaviest}, {summary.active_by_worker[heaviest]} active)",
-                median_seconds(query),
-                CASELOAD_QUERY_TARGET,
-            )
-        )
-        db.session.remove()
-
-    path = caseload_path(app)
-    if path is None:
-        results.append(
-            Result(label, "caseload page", None, CASELOAD_PAGE_TARGET, "no caseload route yet")
-        )
-        return results
-    login = next(c for c in credentials if c.username == heaviest)
-    client = app.test_client()
-    if not sign_in(client, login.username, login.password, login.totp_secret):
-        results.append(
-            Result(label, "caseload page", float("inf"), CASELOAD_PAGE_TARGET, "sign-in failed")
-        )
-        return results
-
-    status: list[int] = []
-
-    def page() -> None:
-        status.append(client.get(path).status_code)
-
-    seconds = median_seconds(page)
-    ok = set(status) == {200}
-    results.append(
-        Result(
-            label,
-            f"caseload page ({heaviest})",
-            seconds if ok else float("inf"),
-            CASELOAD_PAGE_TARGET,
-            "" if ok else f"status {sorted(set(status))}",
-        )
-    )
-    return results
+    username: str
+    password: str
+    totp_secret: str
 
 
 def bench_config(url: str, instance: Path) -> dict[str, Any]:
-    """Production-like settings (real password hashing) on the bench database."""
+    """Production settings (real argon2id hashing; the instance's secret key, shared with
+    the build), except two limits a benchmark must
+    lift to ask for the same page fifty times: the per-user rate limits (search,
+    exports) and the passphrase-check budget (sign-in), both measured elsewhere."""
     return {
         "DATABASE_URL": url,
         "INSTANCE_PATH": str(instance),
-        "SECRET_KEY": secrets.token_hex(16),
+        "RATE_LIMITS": {"search": (10**6, 60), "export": (10**6, 60), "letter": (10**6, 60)},
+        "SIGNIN_CHECK_SHARE": 0,
     }
 
 
+def build(url: str, episodes: int, tmp: Path, instance: Path) -> dict[str, Any]:
+    """Build the service in a child process; its summary, seconds and peak RSS."""
+    out = tmp / f"build-{episodes}.json"
+    print(f"  building {episodes:,} episodes ...", flush=True)
+    subprocess.run(  # noqa: S603 (our own module, our own arguments)
+        [sys.executable, "-m", "bench.build", url, str(episodes), str(instance), str(out)],
+        check=True,
+        cwd=ROOT,
+    )
+    built: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    print(
+        f"  built in {built['seconds']} s, peak RSS {built['peak_rss_mb']} MB",
+        flush=True,
+    )
+    return built
+
+
+def measure_service(
+    url: str, built: dict[str, Any], instance: Path, requests: int
+) -> dict[str, dict[str, Any]]:
+    """Every page's figures on one built service."""
+    app = create_app(bench_config(url, instance))
+    recorder = instrument(app)
+    summary = built["summary"]
+    accounts = {
+        k: Account(v["username"], v["password"], v["totp_secret"])
+        for k, v in summary["accounts"].items()
+    }
+    with app.app_context():
+        client_row = db.session.get(Client, summary["sample_client_id"])
+        if client_row is None:
+            raise RuntimeError("the sample client is missing")
+        search_term = client_row.name.split()[-1]
+        db.session.remove()
+    context: dict[str, Any] = {
+        "accounts": accounts,
+        "episode_id": summary["sample_episode_id"],
+        "search_term": search_term,
+    }
+    clients: dict[str, FlaskClient] = {"anonymous": app.test_client()}
+    for who, account in accounts.items():
+        clients[who] = app.test_client()
+        sign_in(clients[who], account.username, account.password, account.totp_secret)
+    floor: Floor = measure_floor(recorder, clients["worker"])
+    figures: dict[str, dict[str, Any]] = {}
+    for page in PAGES:
+        figures[page.name] = measure_page(
+            app, recorder, clients[page.who], page, context, floor, requests
+        )
+        f = figures[page.name]
+        if "error" in f:
+            print(f"    {page.name:<18} {f['error']}", flush=True)
+            continue
+        print(
+            f"    {page.name:<18} p50 {f['p50_ms']:7.1f} ms  p95 {f['p95_ms']:7.1f} ms  "
+            f"{f['queries']:3d} queries  x{f['ratio_to_floor']:.2f} floor",
+            flush=True,
+        )
+    figures["_process"] = {
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    }
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    return figures
+
+
+def measure_page(
+    app: Any,
+    recorder: Recorder,
+    client: FlaskClient,
+    page: Page,
+    context: dict[str, Any],
+    floor: Floor,
+    requests: int,
+) -> dict[str, Any]:
+    """One page: timing, statements, floor."""
+    prepare, send = page.request(client, context)
+    timing = time_requests(recorder, send, prepare=prepare, requests=requests)
+    if timing.statuses != (page.expect,):
+        return {"error": f"answered {list(timing.statuses)}, expected {page.expect}"}
+    if prepare:
+        prepare()
+    statements = capture_statements(recorder, send)
+    page_floor = floor_ms(app, floor, statements)
+    return {
+        "p50_ms": round(timing.p50_ms, 1),
+        "p95_ms": round(timing.p95_ms, 1),
+        "cpu_p50_ms": round(timing.cpu_p50_ms, 1),
+        "queries": timing.queries,
+        "floor_ms": round(page_floor, 1),
+        "ratio_to_floor": round(timing.p50_ms / page_floor, 2) if page_floor else None,
+    }
+
+
+def verdicts(pages: dict[str, dict[str, Any]], scaling: dict[str, float]) -> list[str]:
+    """The targets missed, one sentence each."""
+    missed = []
+    for page in PAGES:
+        f = pages[page.name]
+        if "error" in f:
+            missed.append(f"{page.name}: {f['error']}")
+            continue
+        if page.target_ms is not None and f["p95_ms"] > page.target_ms:
+            missed.append(f"{page.name}: p95 {f['p95_ms']} ms > {page.target_ms:.0f} ms")
+        if f["ratio_to_floor"] is not None and f["ratio_to_floor"] > FLOOR_RATIO_TARGET:
+            missed.append(f"{page.name}: {f['ratio_to_floor']} x its floor > {FLOOR_RATIO_TARGET}")
+        if page.bounded and page.name in scaling and scaling[page.name] > SCALING_TARGET:
+            missed.append(f"{page.name}: scales x{scaling[page.name]} > {SCALING_TARGET}")
+    return missed
+
+
+def build_verdicts(builds: dict[int, dict[str, Any]]) -> list[str]:
+    """The build targets missed (for services of 100,000 episodes or more)."""
+    missed = []
+    for size, b in builds.items():
+        if size < 100_000:
+            continue
+        if b["seconds"] > BUILD_SECONDS_TARGET:
+            missed.append(f"seed-scale {size:,}: {b['seconds']} s > {BUILD_SECONDS_TARGET:.0f} s")
+        if b["peak_rss_mb"] > BUILD_RSS_MB_TARGET:
+            missed.append(f"seed-scale {size:,}: {b['peak_rss_mb']} MB > {BUILD_RSS_MB_TARGET} MB")
+    return missed
+
+
+def run_database(
+    label: str, urls: Iterator[str], sizes: list[int], tmp: Path, requests: int
+) -> dict[str, Any]:
+    """Build and measure every size on one kind of database."""
+    by_size: dict[int, dict[str, Any]] = {}
+    builds: dict[int, dict[str, Any]] = {}
+    for size, url in zip(sizes, urls, strict=False):
+        print(f"{label}, {size:,} episodes", flush=True)
+        instance = tmp / f"instance-{label}-{size}"
+        built = build(url, size, tmp, instance)
+        builds[size] = {
+            "seconds": built["seconds"],
+            "peak_rss_mb": built["peak_rss_mb"],
+            "episodes": built["summary"]["episodes"],
+            "contacts": built["summary"]["contacts"],
+        }
+        by_size[size] = measure_service(url, built, instance, requests)
+    largest, smallest = max(sizes), min(sizes)
+    pages = {
+        name: {"episodes": largest, **figures}
+        for name, figures in by_size[largest].items()
+        if not name.startswith("_")
+    }
+    scaling = (
+        {
+            name: round(by_size[largest][name]["p50_ms"] / by_size[smallest][name]["p50_ms"], 2)
+            for name in pages
+            if "error" not in by_size[largest][name] and "error" not in by_size[smallest][name]
+        }
+        if largest != smallest
+        else {}
+    )
+    return {
+        "pages": pages,
+        "scaling": scaling,
+        "by_size": {str(k): v for k, v in by_size.items()},
+        "builds": {str(k): v for k, v in builds.items()},
+        "missed": verdicts(pages, scaling) + build_verdicts(builds),
+    }
+
+
+def sqlite_urls(tmp: Path, sizes: list[int]) -> Iterator[str]:
+    for size in sizes:
+        yield f"sqlite:///{tmp / f'bench-{size}.sqlite3'}"
+
+
 @contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A fresh schema on the given server, dropped afterwards; yields its URL."""
-    schema = f"bench_{secrets.token_hex(6)}"
+def postgres_schemas(base_url: str, count: int) -> Iterator[list[str]]:
+    """Fresh schemas on the server, dropped afterwards; yields their URLs."""
+    names = [f"bench_{secrets.token_hex(5)}" for _ in range(count)]
     admin = sa.create_engine(base_url)
     with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        for name in names:
+            conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
     sep = "&" if "?" in base_url else "?"
     try:
-        yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
+        yield [f"{base_url}{sep}options=-csearch_path%3D{name}" for name in names]
     finally:
         with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            for name in names:
+                conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
         admin.dispose()
 
 
-def run_on(url: str, label: str, instance: Path) -> list[Result]:
-    """Measure on one database, disposing of its engine afterwards."""
-    app = create_app(bench_config(url, instance))
-    try:
-        return measure(app, label)
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+def table(results: dict[str, Any]) -> str:
+    """The markdown table of docs/PERFORMANCE.md."""
+    lines = [
+        f"Measured {results['measured_at']} on {results['machine']['summary']}.",
+        "",
+        "| page | episodes | p50 ms | p95 ms | target p95 | queries | floor ms | x floor "
+        "| 10k to 100k |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for page in PAGES:
+        f = results["pages"][page.name]
+        if "error" in f:
+            lines.append(f"| {page.name} | {f['episodes']:,} | {f['error']} | | | | | | |")
+            continue
+        target = "-" if page.target_ms is None else f"{page.target_ms:.0f}"
+        scale = results["scaling"].get(page.name)
+        lines.append(
+            f"| {page.name} | {f['episodes']:,} | {f['p50_ms']} | {f['p95_ms']} | {target} "
+            f"| {f['queries']} | {f['floor_ms']} | {f['ratio_to_floor']} "
+            f"| {'-' if scale is None else scale} |"
+        )
+    lines.append("")
+    for size, b in results["builds"].items():
+        lines.append(
+            f"- seed-scale {int(size):,} episodes ({b['contacts']:,} contacts): "
+            f"{b['seconds']} s, peak RSS {b['peak_rss_mb']} MB."
+        )
+    lines.append(f"- Peak RSS of the measuring app process: {results['app_peak_rss_mb']} MB.")
+    missed = results["missed"]
+    lines.append("- Targets missed: " + ("none." if not missed else "; ".join(missed) + "."))
+    return "\n".join(lines)
 
 
-def print_table(results: list[Result]) -> None:
-    """One line per measurement: database, what, time, target, verdict."""
-    width = max(len(r.name) for r in results)
-    print(f"{'database':<11} {'measurement':<{width}} {'time':>10} {'target':>10}  result")
-    for r in results:
-        took = (
-            "-"
-            if r.seconds is None
-            else ("failed" if r.seconds == float("inf") else f"{r.seconds * 1000:.0f} ms")
-        )
-        verdict = "SKIP" if r.seconds is None else ("PASS" if r.passed else "FAIL")
-        note = f"  ({r.note})" if r.note else ""
-        print(
-            f"{r.database:<11} {r.name:<{width}} {took:>10} "
-            f"{r.target * 1000:>7.0f} ms  {verdict}{note}"
-        )
+def write_docs(text: str) -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    start, end = doc.index(DOC_START) + len(DOC_START), doc.index(DOC_END)
+    DOC.write_text(doc[:start] + "\n" + text + "\n" + doc[end:], encoding="utf-8")
 
 
 def main() -> int:
-    """Run every bench; 0 when all targets are met, 1 otherwise."""
-    results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="caseload-bench-") as tmp:
-        root = Path(tmp)
-        results += run_on(f"sqlite:///{root / 'bench.sqlite3'}", "SQLite", root / "sqlite")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    sizes = sorted(args.sizes)
+    with tempfile.TemporaryDirectory(prefix="caseload-bench-") as name:
+        tmp = Path(name)
+        sqlite = run_database("SQLite", sqlite_urls(tmp, sizes), sizes, tmp, args.requests)
+        results: dict[str, Any] = {
+            "pages": sqlite["pages"],
+            "scaling": sqlite["scaling"],
+            "by_size": sqlite["by_size"],
+            "builds": sqlite["builds"],
+            "missed": sqlite["missed"],
+        }
         pg_url = os.environ.get("CASELOAD_BENCH_DATABASE_URL", "")
         if pg_url:
-            with postgres_schema(pg_url) as url:
-                results += run_on(url, "PostgreSQL", root / "postgres")
-    print_table(results)
-    return 0 if all(r.passed for r in results) else 1
+            with postgres_schemas(pg_url, len(sizes)) as urls:
+                results["postgresql"] = run_database(
+                    "PostgreSQL", iter(urls), sizes, tmp, args.requests
+                )
+    results["app_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    results["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%d")
+    results["machine"] = machine()
+    results["targets"] = {
+        "ratio_to_floor": FLOOR_RATIO_TARGET,
+        "scaling": SCALING_TARGET,
+        "p95_ms": {p.name: p.target_ms for p in PAGES},
+        "build_seconds_100k": BUILD_SECONDS_TARGET,
+        "build_rss_mb": BUILD_RSS_MB_TARGET,
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    text = table(results)
+    print(text)
+    if args.write_docs:
+        write_docs(text)
+    missed = list(results["missed"]) + list(results.get("postgresql", {}).get("missed", []))
+    return 1 if missed else 0
+
+
+def machine() -> dict[str, Any]:
+    cores = os.cpu_count() or 0
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return {
+        "cores": cores,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+        "load_at_end": load,
+        "summary": f"{cores} cores, Python {platform.python_version()}, load {load}",
+    }
 
 
 if __name__ == "__main__":
