@@ -342,9 +342,14 @@ def apply_service_errors(form: Form, error: ServiceError) -> list[str]:
 def expected_version(raw: str | None) -> int:
     """The record version a form was opened at. A missing value or one that is not a
     version cannot be trusted to be current, so it is treated as a conflict."""
-    if raw and raw.isascii() and raw.isdigit():
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= MAX_VERSION_DIGITS:
         return int(raw)
     raise Conflict(raw)
+
+
+#: A record's version is a counter; no real one has more digits than this (and Python
+#: refuses to read an integer of over 4,300 digits at all).
+MAX_VERSION_DIGITS = 18
 
 
 #: Shown when a posted value is not one of a field's options (no browser sends one).

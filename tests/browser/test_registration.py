@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 def refused(page: Any) -> None:
     """The form came back with its problems (200): the page says what to fix, and
     Chromium logs no console error for it (issue 8)."""
-    assert page.locator(".nhsuk-error-summary").is_visible()
+    page.locator(".nhsuk-error-summary").wait_for(state="visible")
     assert page.console_errors == []
 
 
@@ -70,7 +70,7 @@ def test_the_register_form_with_errors_and_with_a_duplicate_warning_is_accessibl
     fill_registration(page, name="Morgan Exampel", born=date(1990, 4, 2))
     page.get_by_role("button", name="Register client").click()
     warning = page.locator("#possible-duplicates")
-    assert warning.is_visible()
+    warning.wait_for(state="visible")  # the page the POST answered, loaded
     refused(page)
     assert existing.client.service_ref in warning.inner_text()
     assert violations(page) == []
