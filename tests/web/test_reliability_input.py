@@ -14,6 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from caseload.domain.codes import Role
+from caseload.web.forms import Conflict, expected_version
 from caseload.web.requests import ascii_number, safe_next
 from tests.conftest import PASSWORD, csrf_token, next_code
 from tests.web.helpers import contact_data, make_case, row_counts, token
@@ -179,3 +180,11 @@ def test_ascii_number_reads_digits_of_any_script_and_leaves_other_text() -> None
     assert ascii_number("\u0661\u0662\u0663 \u0664\u0665\u0666") == "123 456"
     assert ascii_number("\u0661a") == "\u0661a"
     assert ascii_number("Jamie") == "Jamie"
+
+
+def test_a_version_of_thousands_of_digits_is_a_conflict_not_a_500() -> None:
+    """Hypothesis found it: Python refuses to read an integer of over 4,300 digits."""
+    assert expected_version("7") == 7
+    for raw in ("9" * 19, "9" * 5000, "", None, "٣"):
+        with pytest.raises(Conflict):
+            expected_version(raw)
