@@ -13,22 +13,31 @@ new evidence (a new item-9 answer, another missed appointment) brings it back.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from caseload.db import utcnow
-from caseload.domain.codes import ReflectiveTheme, Role, Severity, SupervisionDecision
+from caseload.domain.codes import (
+    ComplexityFactor,
+    ReflectiveTheme,
+    Role,
+    Severity,
+    SupervisionDecision,
+)
 from caseload.domain.curves import ExpectedCurves
 from caseload.domain.dates import local_date
-from caseload.domain.flags import Flag, FlagKind
+from caseload.domain.episodes import EpisodeSummaryFacts, MeasureSeries
+from caseload.domain.flags import EpisodeFacts, Flag, FlagKind, episode_flags
 from caseload.extensions import db
 from caseload.models import (
     Client,
     Episode,
+    EpisodeComplexityFactor,
+    EpisodeMeasureSummary,
     EpisodeReassignment,
     EpisodeSummary,
     NoteTheme,
@@ -43,7 +52,7 @@ from caseload.policy import own_sessions, supervised_worker_ids, visible_episode
 from caseload.services import NotVisible, ServiceError
 from caseload.services.audit import record_event, record_event_now
 from caseload.services.curves import CurveStatus, current_curves, curves_with_status
-from caseload.services.episodes import check_version, flag_settings, flags_for
+from caseload.services.episodes import SUMMARY_FIELDS, check_version, flag_settings, flags_for
 
 __all__ = [
     "CurveStatus",
@@ -69,6 +78,8 @@ __all__ = [
 #: say the same).
 MAX_REASON = 2000
 MAX_REVIEW_NOTE = 5000
+#: Rows on one page of the exception queue.
+QUEUE_PAGE_SIZE = 50
 #: The next review is booked at most this far ahead.
 MAX_NEXT_REVIEW = timedelta(days=365)
 #: Most shared notes shown at once.
@@ -130,7 +141,8 @@ def _one_worker(asker: User, worker_id: int) -> User:
 class QueueRow:
     """One open case in the exception queue, with the flags still to discuss."""
 
-    #: Client, worker, summary (with measures) and complexity loaded.
+    #: Client, worker and summary loaded (the measures and complexity factors are not:
+    #: the flags and the scores shown were read from their columns).
     episode: Episode
     #: Flags whose key no review has seen yet, most severe first.
     flags: tuple[Flag, ...]
@@ -140,24 +152,35 @@ class QueueRow:
     days_since_review: int
     #: The last attended contact, as a UK date.
     last_contact_on: date | None
+    #: The latest score of each measure scored at least once, by measure id.
+    latest_scores: Mapping[str, int | None] = field(default_factory=dict)
 
     @property
     def severity(self) -> Severity:
         """The worst severity among the flags to discuss."""
-        return min((f.severity for f in self.flags), key=lambda s: s.rank, default=Severity.INFO)
+        return _worst(self.flags)
 
     def has_kind(self, kind: FlagKind) -> bool:
         """Whether a flag of this kind is among those to discuss."""
         return any(f.kind is kind for f in self.flags)
+
+    def latest(self, measure_id: str) -> int | None:
+        """The measure's most recent score, for display."""
+        return self.latest_scores.get(measure_id)
 
 
 @dataclass(frozen=True)
 class Queue:
     """A supervisor's exception queue, after the filters, with counts per filter."""
 
-    #: After both filters: red, then amber, then info; then most days since review;
-    #: then episode id.
+    #: The page shown, after both filters: red, then amber, then info; then most days
+    #: since review; then episode id.
     rows: list[QueueRow]
+    #: Rows after both filters, on every page.
+    matching: int
+    #: The page shown (from 1) and the number of pages (at least 1).
+    page: int
+    pages: int
     #: Rows before the filters.
     total: int
     #: The supervisor's workers, by display name.
@@ -171,23 +194,135 @@ class Queue:
     kind: FlagKind | None
     curves: CurveStatus
 
+    @property
+    def first(self) -> int:
+        """The position of the first row shown (0 when none)."""
+        return (self.page - 1) * QUEUE_PAGE_SIZE + 1 if self.rows else 0
 
-def _open_episodes(asker: User, *, worker_id: int | None = None) -> list[Episode]:
-    """The asker's open cases with what the flags and the queue show, in four queries."""
-    query = (
-        select(Episode)
-        .join(Client, Client.id == Episode.client_id)
-        .options(
-            contains_eager(Episode.client),
-            joinedload(Episode.worker),
-            joinedload(Episode.summary).selectinload(EpisodeSummary.measures),
-            selectinload(Episode.complexity),
+    @property
+    def last(self) -> int:
+        """The position of the last row shown (0 when none)."""
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def _worst(flags: Sequence[Flag]) -> Severity:
+    return min((f.severity for f in flags), key=lambda s: s.rank, default=Severity.INFO)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """An open case with a flag to discuss, as plain values: what the queue sorts,
+    filters and counts before any episode is loaded as a record."""
+
+    episode_id: int
+    client_id: int
+    worker_id: int
+    flags: tuple[Flag, ...]
+    seen: tuple[Flag, ...]
+    days_since_review: int
+    last_contact_on: date | None
+    latest_scores: dict[str, int | None]
+    kinds: frozenset[FlagKind]
+
+    def has_kind(self, kind: FlagKind) -> bool:
+        return kind in self.kinds
+
+    def order(self) -> tuple[int, int, int]:
+        return (_worst(self.flags).rank, -self.days_since_review, self.episode_id)
+
+
+#: The summary columns the flags read, besides the measures.
+_FACT_COLUMNS = tuple(getattr(EpisodeSummary, name) for name in SUMMARY_FIELDS)
+_MEASURE_COLUMNS = (
+    EpisodeMeasureSummary.measure_id,
+    EpisodeMeasureSummary.first_score,
+    EpisodeMeasureSummary.last_score,
+    EpisodeMeasureSummary.latest_score,
+    EpisodeMeasureSummary.first_contact_id,
+    EpisodeMeasureSummary.last_contact_id,
+    EpisodeMeasureSummary.first_at,
+    EpisodeMeasureSummary.latest_at,
+    EpisodeMeasureSummary.totals,
+)
+
+
+def _factor_present(factor: ComplexityFactor) -> ColumnElement[bool]:
+    """Whether the episode of the row has this complexity factor (an index lookup)."""
+    return (
+        select(EpisodeComplexityFactor.episode_id)
+        .where(
+            EpisodeComplexityFactor.episode_id == Episode.id,
+            EpisodeComplexityFactor.factor == factor,
         )
-        .where(visible_episodes(asker), Episode.discharged_on.is_(None))
+        .exists()
+        .label(f"factor_{factor.value}")
     )
-    if worker_id is not None:
-        query = query.where(Episode.worker_id == worker_id)
-    return list(db.session.scalars(query))
+
+
+def _open_case_facts(
+    asker: User, *conditions: ColumnElement[bool], today: date
+) -> list[tuple[int, int, int, EpisodeFacts]]:
+    """(episode id, client id, worker id, what the flags look at) for the asker's open
+    cases matching the conditions, in two queries and without loading records: the
+    episodes with their summary columns and complexity factors, and their measures."""
+    rows = db.session.execute(
+        select(
+            Episode.id,
+            Episode.client_id,
+            Episode.worker_id,
+            Episode.step,
+            Episode.referral_date,
+            EpisodeSummary.last_review_on,
+            *_FACT_COLUMNS,
+            *(_factor_present(factor) for factor in ComplexityFactor),
+        )
+        .join(EpisodeSummary, EpisodeSummary.episode_id == Episode.id)
+        .where(visible_episodes(asker), *conditions)
+    ).all()
+    series: dict[int, list[MeasureSeries]] = {}
+    for m in db.session.execute(
+        select(EpisodeMeasureSummary.episode_id, *_MEASURE_COLUMNS)
+        .join(Episode, Episode.id == EpisodeMeasureSummary.episode_id)
+        .where(visible_episodes(asker), *conditions)
+        .order_by(EpisodeMeasureSummary.episode_id, EpisodeMeasureSummary.measure_id)
+    ):
+        series.setdefault(m.episode_id, []).append(
+            MeasureSeries(
+                measure_id=m.measure_id,
+                first=m.first_score,
+                last=m.last_score,
+                latest=m.latest_score,
+                first_contact_id=m.first_contact_id,
+                last_contact_id=m.last_contact_id,
+                first_at=m.first_at,
+                latest_at=m.latest_at,
+                totals=tuple(m.totals or ()),
+            )
+        )
+    cases = []
+    ends = len(SUMMARY_FIELDS) + 6
+    for row in rows:
+        # By position: the episode's six columns, the summary's, then the factors'.
+        values = tuple(row)
+        summary = EpisodeSummaryFacts(
+            measures=tuple(series.get(row.id, ())),
+            **dict(zip(SUMMARY_FIELDS, values[6:ends], strict=True)),
+        )
+        facts = EpisodeFacts(
+            summary=summary,
+            step=row.step,
+            complexity_factors=frozenset(
+                factor
+                for factor, present in zip(ComplexityFactor, values[ends:], strict=True)
+                if present
+            ),
+            is_open=True,
+            today=today,
+            last_review_on=row.last_review_on,
+            referral_date=row.referral_date,
+        )
+        cases.append((row.id, row.client_id, row.worker_id, facts))
+    return cases
 
 
 def _seen_keys(asker: User, *conditions: ColumnElement[bool]) -> dict[int, set[str]]:
@@ -216,48 +351,83 @@ def _split(
     )
 
 
-def _days_since_review(episode: Episode, today: date) -> int:
-    since = episode.summary.last_review_on or episode.referral_date
-    return max((today - since).days, 0)
-
-
-def _queue_order(row: QueueRow) -> tuple[int, int, int]:
-    return (row.severity.rank, -row.days_since_review, row.episode.id)
-
-
-def _queue_rows(
+def _candidates(
     asker: User,
     *,
     today: date,
     curves: tuple[ExpectedCurves, ...],
     worker_id: int | None = None,
-) -> list[QueueRow]:
+) -> list[_Candidate]:
     """Every open case of the asker's workers (or one worker) with a flag to discuss,
-    in queue order."""
-    episodes = _open_episodes(asker, worker_id=worker_id)
+    in queue order, as plain values (three queries)."""
     conditions: list[ColumnElement[bool]] = [Episode.discharged_on.is_(None)]
     if worker_id is not None:
         conditions.append(Episode.worker_id == worker_id)
+    cases = _open_case_facts(asker, *conditions, today=today)
     seen = _seen_keys(asker, *conditions)
     settings = flag_settings()
-    rows = []
-    for episode in episodes:
-        standing = flags_for(episode, today=today, settings=settings, curves=curves)
-        to_discuss, already = _split(standing, seen.get(episode.id, set()))
+    found = []
+    for episode_id, client_id, case_worker_id, facts in cases:
+        standing = episode_flags(facts, settings=settings, curves=curves or None)
+        to_discuss, already = _split(standing, seen.get(episode_id, set()))
         if not to_discuss:
             continue
-        last = episode.summary.last_attended_at
-        rows.append(
-            QueueRow(
-                episode=episode,
+        since = facts.last_review_on or facts.referral_date
+        last = facts.summary.last_attended_at
+        found.append(
+            _Candidate(
+                episode_id=episode_id,
+                client_id=client_id,
+                worker_id=case_worker_id,
                 flags=to_discuss,
                 seen=already,
-                days_since_review=_days_since_review(episode, today),
+                days_since_review=max((today - since).days, 0),
                 last_contact_on=None if last is None else local_date(last),
+                latest_scores={m.measure_id: m.latest for m in facts.summary.measures},
+                kinds=frozenset(f.kind for f in to_discuss),
             )
         )
-    rows.sort(key=_queue_order)
-    return rows
+    found.sort(key=_Candidate.order)
+    return found
+
+
+def _queue_rows(asker: User, shown: Sequence[_Candidate]) -> list[QueueRow]:
+    """The rows shown, with their episodes loaded with the client, the worker and the
+    summary (one query; nothing when no row is shown)."""
+    if not shown:
+        return []
+    episodes = {
+        e.id: e
+        for e in db.session.scalars(
+            select(Episode)
+            .join(Client, Client.id == Episode.client_id)
+            .options(
+                contains_eager(Episode.client),
+                joinedload(Episode.worker),
+                joinedload(Episode.summary),
+            )
+            .where(visible_episodes(asker), Episode.id.in_([c.episode_id for c in shown]))
+        ).unique()
+    }
+    return [
+        QueueRow(
+            episode=episodes[c.episode_id],
+            flags=c.flags,
+            seen=c.seen,
+            days_since_review=c.days_since_review,
+            last_contact_on=c.last_contact_on,
+            latest_scores=c.latest_scores,
+        )
+        for c in shown
+        if c.episode_id in episodes
+    ]
+
+
+def _page_of(count: int, page: int) -> tuple[int, int]:
+    """(the page to show, the number of pages): a page before the first shows the first,
+    one past the end the last."""
+    pages = max(1, -(-count // QUEUE_PAGE_SIZE))
+    return min(max(page, 1), pages), pages
 
 
 def exception_queue(
@@ -266,13 +436,16 @@ def exception_queue(
     today: date,
     worker_id: int | None = None,
     kind: FlagKind | None = None,
+    page: int = 1,
 ) -> Queue:
-    """The open cases of the asker's workers with a flag still to discuss (audited).
+    """One page of the open cases of the asker's workers with a flag still to discuss
+    (audited: the event lists the clients of the rows shown).
 
     A fixed number of queries, whatever the number of cases: the workers, the cached
-    curves, the episodes (with their measure summaries and complexity factors) and the
-    keys the reviews saw. A ``worker_id`` not among the asker's workers is an audited
-    denial.
+    curves, the open cases' summary and measure columns, their complexity factors, the
+    keys the reviews saw and the records of the page's rows. The counts are over the
+    whole queue; a page out of range shows the first or the last. A ``worker_id`` not
+    among the asker's workers is an audited denial.
     """
     _require_supervisor(asker, object_type="user", object_id=worker_id or asker.id)
     workers = _team_workers(asker)
@@ -280,26 +453,32 @@ def exception_queue(
         record_event_now("access.denied", actor=asker, object_type="user", object_id=worker_id)
         raise NotVisible(worker_id)
     curves, status = curves_with_status()
-    everything = _queue_rows(asker, today=today, curves=curves)
-    of_kind = [r for r in everything if kind is None or r.has_kind(kind)]
-    of_worker = [r for r in everything if worker_id is None or r.episode.worker_id == worker_id]
-    rows = [r for r in of_kind if worker_id is None or r.episode.worker_id == worker_id]
+    everything = _candidates(asker, today=today, curves=curves)
+    of_kind = [c for c in everything if kind is None or c.has_kind(kind)]
+    of_worker = [c for c in everything if worker_id is None or c.worker_id == worker_id]
+    matching = [c for c in of_kind if worker_id is None or c.worker_id == worker_id]
+    number, pages = _page_of(len(matching), page)
+    start = (number - 1) * QUEUE_PAGE_SIZE
+    rows = _queue_rows(asker, matching[start : start + QUEUE_PAGE_SIZE])
     record_event(
         "supervision.queue",
         actor=asker,
         object_type="user",
         object_id=asker.id,
         client_ids=[r.episode.client_id for r in rows],
-        detail={"rows": len(rows)}
+        detail={"rows": len(rows), "matching": len(matching), "page": number}
         | ({"worker_id": worker_id} if worker_id is not None else {})
         | ({"kind": kind.value} if kind is not None else {}),
     )
     return Queue(
         rows=rows,
+        matching=len(matching),
+        page=number,
+        pages=pages,
         total=len(everything),
         workers=workers,
-        worker_counts=dict(Counter(r.episode.worker_id for r in of_kind)),
-        kind_counts={k: sum(1 for r in of_worker if r.has_kind(k)) for k in EPISODE_FLAG_KINDS},
+        worker_counts=dict(Counter(c.worker_id for c in of_kind)),
+        kind_counts={k: sum(1 for c in of_worker if c.has_kind(k)) for k in EPISODE_FLAG_KINDS},
         worker_id=worker_id,
         kind=kind,
         curves=status,
@@ -545,7 +724,7 @@ def start_session(
     )
     if existing is not None:
         return existing
-    rows = _queue_rows(asker, today=today, curves=current_curves(), worker_id=worker.id)
+    rows = _candidates(asker, today=today, curves=current_curves(), worker_id=worker.id)
     if not rows:
         raise ServiceError(
             f"{worker.display_name} has no flagged cases to discuss, so there is nothing "
@@ -561,7 +740,7 @@ def start_session(
         current_since=now,
         cases=[
             SupervisionSessionCase(
-                episode=row.episode,
+                episode_id=row.episode_id,
                 position=position,
                 first_opened_at=now if position == 1 else None,
                 seconds=0,
@@ -576,7 +755,7 @@ def start_session(
         actor=asker,
         object_type="supervision_session",
         object_id=session.id,
-        client_ids=[row.episode.client_id for row in rows],
+        client_ids=[row.client_id for row in rows],
         detail={"worker_id": worker.id, "cases": len(rows)},
     )
     return session

@@ -50,13 +50,24 @@ def _press(form: FlaskForm, save: Callable[[], Any], back: str) -> Submission:
     return Submission(saved=False, status=outcome.status, result=redirect(back))
 
 
+def _page_number(text: str) -> int:
+    """The page asked for: a whole number, else the first page (the service shows the
+    last page for a number past the end)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 1
+
+
 @bp.get("/")
 @policy(SUPERVISOR)
 def queue() -> ResponseReturnValue:
     """The exception queue: the team's open cases with a flag still to discuss."""
     filters = pages.queue_filters(request.args)
     data = supervision_service.exception_queue(
-        current_user, today=today_in_london(), worker_id=filters.worker_id, kind=filters.kind
+        current_user,
+        today=today_in_london(),
+        worker_id=filters.worker_id,
+        kind=filters.kind,
+        page=_page_number(request.args.get("page", "")),
     )
     return render_template(
         "supervision/queue.html",

@@ -20,6 +20,7 @@ from caseload.domain.codes import (
 )
 from caseload.extensions import db
 from caseload.models import Episode, User
+from caseload.services import supervision as supervision_service
 from caseload.services.clients import ClientDetails, Referral, register_client
 from caseload.services.notes import write_note
 from caseload.web import today_in_london
@@ -196,3 +197,34 @@ def test_a_supervisor_reviews_a_red_case_runs_a_session_and_sees_team_load(
     found["case page after the move"] = violations(page)
 
     assert found == {name: [] for name in found}
+
+
+def test_the_queue_pages_through_one_practitioner_s_cases(
+    app: Flask, live_server: str, page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One row a page, so Ana's two flagged cases make two pages; the practitioner filter
+    is kept from page to page and the paged queue has no accessibility violation."""
+    monkeypatch.setattr(supervision_service, "QUEUE_PAGE_SIZE", 1)
+    supervisor, workers, cases = demo_like_team()
+    red_ref = reload(cases["red"]).client.service_ref
+    amber_ref = reload(cases["amber"]).client.service_ref
+    sign_in_as(page, live_server, supervisor)
+    page.locator("#worker-filter").get_by_role("link", name="Ana Ahmed").click()
+    page.wait_for_selector("#queue-pages")
+    assert red_ref in queue_text(page)
+    assert amber_ref not in queue_text(page)
+    assert "Page 1 of 2" in page.locator("#queue-page-status").inner_text()
+    assert violations(page) == []
+
+    page.locator("#queue-pages").get_by_role("link", name="Next").click()
+    page.wait_for_selector("#queue-page-status")
+    assert f"worker={workers['Ana Ahmed'].id}" in page.url
+    assert "page=2" in page.url
+    assert amber_ref in queue_text(page)
+    assert red_ref not in queue_text(page)
+    assert "Page 2 of 2" in page.locator("#queue-page-status").inner_text()
+    assert "2 cases to discuss (filtered)" in queue_text(page)
+    page.locator("#queue-pages").get_by_role("link", name="Previous").click()
+    page.wait_for_selector("#queue-page-status")
+    assert red_ref in queue_text(page)
+    assert page.console_errors == []

@@ -25,6 +25,7 @@ from caseload.models import (
     SupervisionSession,
     User,
 )
+from caseload.services import supervision as supervision_service
 from caseload.services.notes import write_note
 from caseload.web import today_in_london
 from tests.conftest import make_user, sign_in
@@ -244,6 +245,120 @@ def test_queue_records_the_clients_it_lists(client: FlaskClient, team: Team) -> 
         select(AuditEventClient.client_id).where(AuditEventClient.audit_event_id == events[-1].id)
     ).all()
     assert red.client_id in listed
+
+
+def listed_clients(event_id: int) -> set[int]:
+    """The clients an audit event names."""
+    return set(
+        db.session.scalars(
+            select(AuditEventClient.client_id).where(AuditEventClient.audit_event_id == event_id)
+        )
+    )
+
+
+@pytest.fixture
+def pages_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two rows a page, so a few cases make several pages."""
+    monkeypatch.setattr(supervision_service, "QUEUE_PAGE_SIZE", 2)
+
+
+def pagination_links(response: Any) -> dict[str, str]:
+    """The queue's previous and next links by rel, unescaped."""
+    text = response.get_data(as_text=True)
+    nav = re.search(r'<nav class="nhsuk-pagination"[^>]*id="queue-pages".*?</nav>', text, re.S)
+    assert nav is not None
+    return {
+        rel: html.unescape(href)
+        for href, rel in re.findall(r'href="([^"]+)" rel="(prev|next)"', nav.group(0))
+    }
+
+
+def test_the_queue_shows_fifty_rows_a_page(client: FlaskClient, team: Team) -> None:
+    cases = [amber_case(team.ana, f"Amber {number:02}") for number in range(51)]
+    first = client.get("/supervision/")
+    assert first.status_code == 200
+    assert queue_refs(first) == [ref(e) for e in cases[:50]]
+    assert "51 cases to discuss" in page(first)
+    assert "Page 1 of 2" in page(first)
+    last = client.get("/supervision/?page=2")
+    assert queue_refs(last) == [ref(cases[50])]
+    assert "Page 2 of 2" in page(last)
+
+
+@pytest.mark.usefixtures("pages_of_two")
+def test_queue_pages_keep_the_filters_and_count_the_whole_queue(
+    client: FlaskClient, team: Team
+) -> None:
+    ambers = [amber_case(team.ana, f"Ana Amber {number}") for number in range(3)]
+    red = red_case(team.ana, "Ana Red")
+    amber_case(team.ben, "Ben Amber")
+    first = client.get(f"/supervision/?worker={team.ana.id}&kind=review_overdue")
+    assert first.status_code == 200
+    # The red case's review is overdue too, and red comes first.
+    assert queue_refs(first) == [ref(red), ref(ambers[0])]
+    assert "4 cases to discuss (filtered)" in page(first)
+    links = pagination_links(first)
+    assert set(links) == {"next"}
+    assert f"worker={team.ana.id}" in links["next"]
+    assert "kind=review_overdue" in links["next"]
+    assert "page=2" in links["next"]
+    # The counts are over the whole queue, not the page.
+    workers = table_html(first, "session-starts")
+    assert re.search(r"Ana Ahmed</td>\s*<td[^>]*>4", workers)
+    assert re.search(r"Ben Brown</td>\s*<td[^>]*>1", workers)
+
+    second = client.get(links["next"])
+    assert queue_refs(second) == [ref(ambers[1]), ref(ambers[2])]
+    assert "Page 2 of 2" in page(second)
+    back = pagination_links(second)
+    assert set(back) == {"prev"}
+    assert f"worker={team.ana.id}" in back["prev"]
+    assert "kind=review_overdue" in back["prev"]
+    assert queue_refs(client.get(back["prev"])) == queue_refs(first)
+
+
+@pytest.mark.usefixtures("pages_of_two")
+def test_the_queue_audit_names_only_the_clients_of_the_page_shown(
+    client: FlaskClient, team: Team
+) -> None:
+    cases = [amber_case(team.ana, f"Amber {number}") for number in range(3)]
+    assert client.get("/supervision/").status_code == 200
+    [event] = audit_events("supervision.queue", actor=team.supervisor)
+    assert listed_clients(event.id) == {cases[0].client_id, cases[1].client_id}
+    assert event.detail["rows"] == 2
+    assert event.detail["matching"] == 3
+    assert event.detail["page"] == 1
+    assert client.get("/supervision/?page=2").status_code == 200
+    latest = audit_events("supervision.queue", actor=team.supervisor)[-1]
+    assert listed_clients(latest.id) == {cases[2].client_id}
+    assert latest.detail["page"] == 2
+
+
+@pytest.mark.usefixtures("pages_of_two")
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [
+        ("0", 1),
+        ("-1", 1),
+        ("abc", 1),
+        ("1.5", 1),
+        ("", 1),
+        ("٣", 1),
+        ("2", 2),
+        ("3", 2),
+        ("99999999999", 2),
+        ("9" * 400, 1),
+    ],
+)
+def test_a_queue_page_out_of_range_shows_the_first_or_the_last(
+    client: FlaskClient, team: Team, asked: str, shown: int
+) -> None:
+    cases = [amber_case(team.ana, f"Amber {number}") for number in range(3)]
+    response = client.get(f"/supervision/?page={asked}")
+    assert response.status_code == 200
+    expected = cases[:2] if shown == 1 else cases[2:]
+    assert queue_refs(response) == [ref(e) for e in expected]
+    assert f"Page {shown} of 2" in page(response)
 
 
 # Reviews ------------------------------------------------------------------------------------
