@@ -18,39 +18,47 @@ import pyotp
 from flask.testing import FlaskClient
 
 
+@dataclass
+class Form:
+    """One POST form of a page: its action, its fields' default values, and the options
+    of each radio group."""
+
+    action: str
+    values: dict[str, str]
+    radios: dict[str, list[str]]
+
+
 class FormReader(HTMLParser):
-    """The fields of the first POST form on a page, with their default values, and the
-    options of each radio group."""
+    """Every POST form on a page, with its fields' default values."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.in_form = False
-        self.done = False
-        self.values: dict[str, str] = {}
-        self.radios: dict[str, list[str]] = {}
+        self.forms: list[Form] = []
+        self._form: Form | None = None
         self._select: str | None = None
         self._select_first: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        if self.done:
+        if tag == "form" and a.get("method", "").lower() == "post":
+            self._form = Form(a.get("action", ""), {}, {})
+            self.forms.append(self._form)
             return
-        if tag == "form" and a.get("method", "").lower() == "post" and not self.in_form:
-            self.in_form = True
-        if not self.in_form:
+        form = self._form
+        if form is None:
             return
         name = a.get("name", "")
         if tag == "input" and name:
             kind = a.get("type", "text").lower()
             if kind == "radio":
-                self.radios.setdefault(name, []).append(a.get("value", ""))
+                form.radios.setdefault(name, []).append(a.get("value", ""))
                 if "checked" in a:
-                    self.values[name] = a.get("value", "")
+                    form.values[name] = a.get("value", "")
             elif kind == "checkbox":
                 if "checked" in a:
-                    self.values[name] = a.get("value", "y")
+                    form.values[name] = a.get("value", "y")
             elif kind not in ("submit", "button", "file"):
-                self.values[name] = a.get("value", "")
+                form.values[name] = a.get("value", "")
         elif tag == "select" and name:
             self._select, self._select_first = name, None
         elif tag == "option" and self._select:
@@ -58,30 +66,37 @@ class FormReader(HTMLParser):
             if self._select_first is None:
                 self._select_first = value
             if "selected" in a:
-                self.values[self._select] = value
+                form.values[self._select] = value
         elif tag == "textarea" and name:
-            self.values.setdefault(name, "")
+            form.values.setdefault(name, "")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "select" and self._select:
-            self.values.setdefault(self._select, self._select_first or "")
+        if tag == "select" and self._select and self._form is not None:
+            self._form.values.setdefault(self._select, self._select_first or "")
             self._select = None
-        elif tag == "form" and self.in_form:
-            self.in_form, self.done = False, True
+        elif tag == "form":
+            self._form = None
 
 
-def read_form(html: str) -> FormReader:
-    """Parse the page's first POST form."""
+def read_form(html: str, action: str | None = None) -> Form:
+    """The page's POST form that posts to ``action`` (or to the page itself, with no
+    action), else its largest: never the sign-out button's form in the header."""
     reader = FormReader()
     reader.feed(html)
-    return reader
+    if not reader.forms:
+        raise RuntimeError("no POST form on the page")
+    if action is not None:
+        for form in reader.forms:
+            if form.action.split("?")[0] == action:
+                return form
+    return max(reader.forms, key=lambda f: len(f.values) + len(f.radios))
 
 
 #: A questionnaire item's radio group: "phq9-1", "gad7-7", "pcl5-20".
 ITEM = re.compile(r"^[a-z0-9]+-\d+$")
 
 
-def contact_answers(form: FormReader) -> dict[str, str]:
+def contact_answers(form: Form) -> dict[str, str]:
     """A worker's answers on the log-contact form: attended (the default), every item
     of every questionnaire answered "several days" (1), except the risk item at 0, so
     the form asks for nothing more."""
@@ -143,7 +158,7 @@ def _get(path: Callable[[dict[str, Any]], str]) -> Request:
 
 def _post(
     form_path: Callable[[dict[str, Any]], str],
-    fill: Callable[[FormReader, dict[str, Any]], dict[str, str]],
+    fill: Callable[[Form, dict[str, Any]], dict[str, str]],
     action: Callable[[dict[str, Any]], str] | None = None,
 ) -> Request:
     def request(
@@ -153,7 +168,7 @@ def _post(
         url = (action or form_path)(context)
 
         def prepare() -> None:
-            form = read_form(client.get(form_path(context)).get_data(as_text=True))
+            form = read_form(client.get(form_path(context)).get_data(as_text=True), url)
             data.clear()
             data.update(fill(form, context))
 
