@@ -48,7 +48,13 @@ def audit() -> ResponseReturnValue:
             )
         except ServiceError as error:
             apply_service_errors(form, error)
-    return render_template("admin/audit.html", form=form, page=page, filter_args=_filter_args())
+    return render_template(
+        "admin/audit.html",
+        form=form,
+        page=page,
+        filter_args=_filter_args(),
+        shown_client_refs=audit_trail.SHOWN_CLIENT_REFS,
+    )
 
 
 @bp.get("/audit.csv")

@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, union_all
 
 from caseload.domain.dates import LONDON, london_to_utc
 from caseload.extensions import db
@@ -205,7 +205,7 @@ def find_events(
         found = found[:page_size]
         newer = found[0].id if before is not None and found else None
         older = found[-1].id if more else None
-    refs = _client_refs([e.id for e in found])
+    refs = _first_client_refs([e.id for e in found], SHOWN_CLIENT_REFS + 1)
     events = [_trail_event(e, refs.get(e.id, ())) for e in found]
     record_event(
         "audit.view",
@@ -324,15 +324,32 @@ def _query(filters: TrailFilters) -> _Query:
     return _Query(conditions=tuple(conditions), client_id=client_id, detail=detail)
 
 
-def _client_refs(event_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-    """The service references of the clients of these events, in one query."""
+#: How many clients of an event the audit page names; the rest are "and more" there and
+#: every one is in the CSV download. A list page's event names every client it showed,
+#: and an export's every client it held: thousands, on a large service.
+SHOWN_CLIENT_REFS = 5
+
+
+def _first_client_refs(event_ids: Sequence[int], limit: int) -> dict[int, tuple[str, ...]]:
+    """The service references of the first ``limit`` clients of each event (by client
+    id), in one statement: one index range per event, however many clients an event
+    names."""
     if not event_ids:
         return {}
+    firsts = [
+        select(AuditEventClient.audit_event_id, AuditEventClient.client_id)
+        .where(AuditEventClient.audit_event_id == event_id)
+        .order_by(AuditEventClient.client_id)
+        .limit(limit)
+        .subquery()
+        .select()
+        for event_id in event_ids
+    ]
+    listed = union_all(*firsts).subquery()
     rows = db.session.execute(
-        select(AuditEventClient.audit_event_id, AuditEventClient.client_id, Client.service_ref)
-        .outerjoin(Client, Client.id == AuditEventClient.client_id)
-        .where(AuditEventClient.audit_event_id.in_(event_ids))
-        .order_by(AuditEventClient.audit_event_id, AuditEventClient.client_id)
+        select(listed.c.audit_event_id, listed.c.client_id, Client.service_ref)
+        .outerjoin(Client, Client.id == listed.c.client_id)
+        .order_by(listed.c.audit_event_id, listed.c.client_id)
     )
     return {
         event_id: tuple(_ref(row.client_id, row.service_ref) for row in group)

@@ -414,3 +414,28 @@ def test_nothing_on_the_page_opens_a_client(app: Flask, seen_clients: dict[str, 
     html = client.get("/admin/audit").get_data(as_text=True)
     assert "/clients/" not in html
     assert db.session.get(Episode, seen_clients["case"].id) is not None
+
+
+def test_an_event_naming_many_clients_shows_five_and_the_csv_lists_all(app: Flask) -> None:
+    worker = make_user(Role.WORKER)
+    refs = sorted(make_case(worker, name=f"Listed Person{n}").client.service_ref for n in range(8))
+    ids = [c.id for c in db.session.scalars(select(Episode)).all()]
+    clients = [db.session.get(Episode, i).client_id for i in ids]  # type: ignore[union-attr]
+    record_event("caseload.view", actor=worker, client_ids=clients)
+    db.session.commit()
+    client, _ = admin_client(app)
+    html = client.get("/admin/audit", query_string={"action": "caseload.view"}).get_data(
+        as_text=True
+    )
+    row = html.split("caseload.view</code>")[1].split("</tr>")[0]
+    by_id = sorted(
+        (c.id, c.service_ref)
+        for c in (db.session.get(Episode, i).client for i in ids)  # type: ignore[union-attr]
+    )
+    shown = [ref for _, ref in by_id[:5]]
+    assert all(ref in row for ref in shown)
+    assert not any(ref in row for _, ref in by_id[5:])
+    assert "and more (the CSV download lists them all)" in row
+    export = client.get("/admin/audit.csv", query_string={"action": "caseload.view"})
+    listed = export.get_data(as_text=True)
+    assert all(ref in listed for ref in refs)
