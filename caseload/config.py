@@ -48,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     # core per app process, one at a time, with this many seconds in hand for a burst
     # (caseload/services/signin_gate.py). 0 turns the budget off.
     "SIGNIN_CHECK_SHARE": 0.25,
-    "SIGNIN_CHECK_BURST": 1.0,
+    "SIGNIN_CHECK_BURST": 3.0,
     # argon2id parameters (RFC 9106 second recommended option: 64 MiB, t=3).
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,

@@ -287,7 +287,7 @@ class Browser:
         """Sign in through the real forms; True when the session is open. Told that
         sign-in is busy (429 with Retry-After), it waits as asked and tries again, as
         the page asks a person to."""
-        for _ in range(4):
+        for _ in range(8):
             reply = self.post(
                 "/login",
                 {"username": account.username, "password": password, **self.form("/login")},
