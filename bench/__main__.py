@@ -325,7 +325,15 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument(
+        "--from-results",
+        action="store_true",
+        help="measure nothing: read bench/results.json, judge it against the targets "
+        "and print (with --write-docs, write) its table",
+    )
     args = parser.parse_args()
+    if args.from_results:
+        return report(json.loads(RESULTS.read_text(encoding="utf-8")), args.write_docs)
     sizes = sorted(args.sizes)
     with tempfile.TemporaryDirectory(prefix="caseload-bench-") as name:
         tmp = Path(name)
@@ -354,9 +362,18 @@ def main() -> int:
         "build_rss_mb": BUILD_RSS_MB_TARGET,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return report(results, args.write_docs)
+
+
+def report(results: dict[str, Any], to_docs: bool) -> int:
+    """Judge the results against the targets, print the table (and write it into
+    docs/PERFORMANCE.md); 1 when a target is missed."""
+    results["missed"] = verdicts(results["pages"], results["scaling"]) + build_verdicts(
+        {int(k): v for k, v in results["builds"].items()}
+    )
     text = table(results)
     print(text)
-    if args.write_docs:
+    if to_docs:
         write_docs(text)
     missed = list(results["missed"]) + list(results.get("postgresql", {}).get("missed", []))
     return 1 if missed else 0
