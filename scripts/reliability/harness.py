@@ -123,7 +123,7 @@ def prepare(url: str, instance: Path, *, workers: int) -> Prepared:
                 user,
                 details=ClientDetails(name=f"Load Client {number}", date_of_birth=date(1985, 1, 2)),
                 referral=Referral(
-                    referral_date=today - timedelta(days=10),
+                    referral_date=today - timedelta(days=400),
                     referral_source=ReferralSource.GP,
                     referrer_expectation="counselling",
                     presenting_problem="Depression",
