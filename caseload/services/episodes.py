@@ -255,23 +255,26 @@ def _store_reporting_columns(
     )
 
 
+def measure_series(m: Any) -> MeasureSeries:
+    """A measure's first, last and latest scores from its summary row (the ORM row, or a
+    row selected with its columns)."""
+    return MeasureSeries(
+        measure_id=m.measure_id,
+        first=m.first_score,
+        last=m.last_score,
+        latest=m.latest_score,
+        first_contact_id=m.first_contact_id,
+        last_contact_id=m.last_contact_id,
+        first_at=m.first_at,
+        latest_at=m.latest_at,
+        totals=tuple(m.totals or ()),
+    )
+
+
 def summary_facts(summary: EpisodeSummary) -> EpisodeSummaryFacts:
     """The pure summary facts held in a summary row and its measure rows."""
     return EpisodeSummaryFacts(
-        measures=tuple(
-            MeasureSeries(
-                measure_id=m.measure_id,
-                first=m.first_score,
-                last=m.last_score,
-                latest=m.latest_score,
-                first_contact_id=m.first_contact_id,
-                last_contact_id=m.last_contact_id,
-                first_at=m.first_at,
-                latest_at=m.latest_at,
-                totals=tuple(m.totals or ()),
-            )
-            for m in summary.measures
-        ),
+        measures=tuple(measure_series(m) for m in summary.measures),
         **{name: getattr(summary, name) for name in SUMMARY_FIELDS},
     )
 

@@ -52,7 +52,13 @@ from caseload.policy import own_sessions, supervised_worker_ids, visible_episode
 from caseload.services import NotVisible, ServiceError
 from caseload.services.audit import record_event, record_event_now
 from caseload.services.curves import CurveStatus, current_curves, curves_with_status
-from caseload.services.episodes import SUMMARY_FIELDS, check_version, flag_settings, flags_for
+from caseload.services.episodes import (
+    SUMMARY_FIELDS,
+    check_version,
+    flag_settings,
+    flags_for,
+    measure_series,
+)
 
 __all__ = [
     "CurveStatus",
@@ -286,19 +292,7 @@ def _open_case_facts(
         .where(visible_episodes(asker), *conditions)
         .order_by(EpisodeMeasureSummary.episode_id, EpisodeMeasureSummary.measure_id)
     ):
-        series.setdefault(m.episode_id, []).append(
-            MeasureSeries(
-                measure_id=m.measure_id,
-                first=m.first_score,
-                last=m.last_score,
-                latest=m.latest_score,
-                first_contact_id=m.first_contact_id,
-                last_contact_id=m.last_contact_id,
-                first_at=m.first_at,
-                latest_at=m.latest_at,
-                totals=tuple(m.totals or ()),
-            )
-        )
+        series.setdefault(m.episode_id, []).append(measure_series(m))
     cases = []
     ends = len(SUMMARY_FIELDS) + 6
     for row in rows:
