@@ -497,3 +497,27 @@ def _style_axes(
         row=MISSED_ROW,
         col=1,
     )
+
+
+# Shared by the lead's and the supervisor's charts, built as plain figure dicts.
+
+
+def none_template() -> dict[str, Any]:
+    """Plotly's "none" template as plotly writes it into a figure: no styling of its own,
+    so the figure's layout alone decides how it looks. A fresh copy per figure."""
+    return {"data": {"scatter": [{"type": "scatter"}]}}
+
+
+def base_layout(*, height: int, margin: dict[str, int]) -> dict[str, Any]:
+    """The layout every lead and supervisor chart shares: the "none" template, NHS font
+    and white background, hover on the nearest point."""
+    return {
+        "template": none_template(),
+        "font": {"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOUR},
+        "height": height,
+        "margin": margin,
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "hovermode": "closest",
+        "hoverlabel": {"font": {"family": FONT_FAMILY}},
+    }

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from caseload.charts import FONT_FAMILY, SECONDARY_TEXT_COLOUR, TEXT_COLOUR
+from caseload.charts import SECONDARY_TEXT_COLOUR, base_layout
 from caseload.domain.dates import format_month
 from caseload.domain.spc import Variation, XmrChart
 
@@ -37,27 +37,6 @@ VARIATION_STYLE: dict[Variation, dict[str, Any]] = {
     Variation.NEUTRAL_HIGH: {"colour": "#330072", "symbol": "triangle-up", "size": 12},
     Variation.NEUTRAL_LOW: {"colour": "#330072", "symbol": "triangle-down", "size": 12},
 }
-
-
-def none_template() -> dict[str, Any]:
-    """Plotly's "none" template as plotly writes it into a figure: no styling of its own,
-    so the figure's layout alone decides how it looks. A fresh copy per figure."""
-    return {"data": {"scatter": [{"type": "scatter"}]}}
-
-
-def base_layout(*, height: int, margin: dict[str, int]) -> dict[str, Any]:
-    """The layout every lead and supervisor chart shares: the "none" template, NHS font
-    and white background, hover on the nearest point."""
-    return {
-        "template": none_template(),
-        "font": {"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOUR},
-        "height": height,
-        "margin": margin,
-        "paper_bgcolor": "#ffffff",
-        "plot_bgcolor": "#ffffff",
-        "hovermode": "closest",
-        "hoverlabel": {"font": {"family": FONT_FAMILY}},
-    }
 
 
 def spc_figure(

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from caseload.charts import SECONDARY_TEXT_COLOUR, TEXT_COLOUR
+from caseload.charts import SECONDARY_TEXT_COLOUR, TEXT_COLOUR, base_layout
 from caseload.domain.findings import ShownMean, ShownShare
-from caseload.lead.charts import base_layout
 
 BAR_COLOUR = "#005eb8"  # NHS blue
 SECOND_COLOUR = "#330072"  # NHS purple

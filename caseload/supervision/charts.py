@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from caseload.charts import FONT_FAMILY, SECONDARY_TEXT_COLOUR, TEXT_COLOUR
+from caseload.charts import SECONDARY_TEXT_COLOUR, base_layout
 from caseload.domain.dates import format_date
 from caseload.domain.wording import plural
 
@@ -47,15 +47,8 @@ def weekly_caseload_chart(
             }
         ],
         "layout": {
-            "template": {"data": {"scatter": [{"type": "scatter"}]}},  # plotly's "none"
-            "font": {"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOUR},
-            "height": 260,
-            "margin": {"l": 56, "r": 16, "t": 16, "b": 40},
-            "paper_bgcolor": "#ffffff",
-            "plot_bgcolor": "#ffffff",
+            **base_layout(height=260, margin={"l": 56, "r": 16, "t": 16, "b": 40}),
             "showlegend": False,
-            "hovermode": "closest",
-            "hoverlabel": {"font": {"family": FONT_FAMILY}},
             "meta": {"cap": cap, "weeks": len(weeks)},
             "shapes": [
                 {
