@@ -24,6 +24,7 @@ from caseload.lead.views import bp as lead_bp
 from caseload.main.views import bp as main_bp
 from caseload.notes.views import bp as notes_bp
 from caseload.supervision.views import bp as supervision_bp
+from caseload.web.signin_shed import SignInShed
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -58,6 +59,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     cli.init_app(app)
     web.refuse_demo_accounts_in_production(app)
+    # Outermost, so a flood's refused sign-ins cost no more than writing a stored page.
+    app.wsgi_app = SignInShed(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

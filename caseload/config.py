@@ -45,10 +45,10 @@ DEFAULTS: dict[str, Any] = {
     # from that pair waits twice as long as the last before it is checked (1, 2, 4 s ...).
     "LOGIN_BACKOFF_AFTER": 2,
     # Passphrase checks (argon2id, ~150 ms each) may use on average this share of one
-    # core per app process, one at a time, with this many seconds in hand for a burst
-    # (caseload/services/signin_gate.py). 0 turns the budget off.
-    "SIGNIN_CHECK_SHARE": 0.25,
-    "SIGNIN_CHECK_BURST": 3.0,
+    # core per machine (all its app processes together), one at a time, with this many
+    # seconds in hand for a burst (caseload/services/signin_gate.py). 0: no budget.
+    "SIGNIN_CHECK_SHARE": 0.1,
+    "SIGNIN_CHECK_BURST": 2.0,
     # argon2id parameters (RFC 9106 second recommended option: 64 MiB, t=3).
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,

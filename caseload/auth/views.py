@@ -73,6 +73,14 @@ def login() -> ResponseReturnValue:
     return render_template("auth/login.html", form=form)
 
 
+@bp.route("/login/busy")
+@policy(PUBLIC)
+def busy() -> ResponseReturnValue:
+    """What a sign-in is answered while a flood has spent the passphrase-check budget:
+    served in front of the app by ``web.signin_shed``, which keeps this rendering."""
+    return render_template("auth/busy.html", message=BUSY_MESSAGE)
+
+
 @bp.route("/login/new-passphrase", methods=["GET", "POST"])
 @policy(PUBLIC)
 def new_passphrase() -> ResponseReturnValue:

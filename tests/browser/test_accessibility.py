@@ -14,6 +14,7 @@ from caseload.domain.codes import ComplexityFactor, ReferralSource, ReflectiveTh
 from caseload.extensions import db
 from caseload.services.clients import ClientDetails, Referral, register_client
 from caseload.services.notes import write_note
+from caseload.services.signin_gate import app_budget
 from caseload.web import today_in_london
 from tests.browser.helpers import sign_in_page
 from tests.conftest import make_user
@@ -95,6 +96,30 @@ def test_sign_in_pages_have_no_wcag_violations(live_server: str, page: Any) -> N
     page.get_by_role("button", name="Continue").click()  # empty: errors shown
     assert page.locator(".nhsuk-error-summary").is_visible()
     assert violations(page) == []
+
+
+def test_a_sign_in_refused_at_the_door_shows_the_busy_page(
+    app: Flask, live_server: str, page: Any
+) -> None:
+    page.goto(f"{live_server}/login")
+    # A flood has overrun the passphrase budget: sign-in is answered in front of the app.
+    app.config.update(SIGNIN_CHECK_SHARE=0.000001, SIGNIN_CHECK_BURST=1.0)
+    budget = app_budget(app)
+    assert budget.try_acquire(share=0.000001, burst=1.0)
+    budget.release(5.0)
+    page.get_by_label("Username").fill("someone")
+    page.get_by_label("Passphrase").fill("a wrong passphrase entirely")
+    page.get_by_role("button", name="Continue").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Sign-in is busy"
+    assert violations(page) == []
+    # The answer's own status (429, with Retry-After) is logged, and nothing else.
+    assert page.console_errors == [
+        "Failed to load resource: the server responded with a status of 429 (TOO MANY REQUESTS)"
+    ]
+    page.console_errors.clear()
+    page.get_by_role("button", name="Back to sign in").click()
+    page.wait_for_url(f"{live_server}/login")
+    assert page.get_by_label("Username").is_visible()
 
 
 def test_the_audit_trail_has_no_wcag_violations(app: Flask, live_server: str, page: Any) -> None:

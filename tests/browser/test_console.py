@@ -215,7 +215,8 @@ def test_no_page_logs_a_console_error(app: Flask, live_server: str, page: Any, r
 
 
 def test_signed_out_pages_log_no_console_error(app: Flask, live_server: str, page: Any) -> None:
-    for path in ["/login", "/about/privacy", "/about/accessibility", "/no-such-page"]:
+    signed_out = ["/login", "/login/busy", "/about/privacy", "/about/accessibility"]
+    for path in [*signed_out, "/no-such-page"]:
         open_and_settle(page, live_server + path)
     # The missing page's own status, and nothing else.
     assert set(page.console_errors) == {

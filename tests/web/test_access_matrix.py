@@ -62,6 +62,7 @@ ACCESS_TABLE = """
 endpoint                method  anon   own    other  sup_in  sup_out  lead   admin
 auth.login              GET     200    302    302    302     302      302    302
 auth.login              POST    200    302    302    302     302      302    302
+auth.busy               GET     200    200    200    200     200      200    200
 auth.mfa                GET     302    302    302    302     302      302    302
 auth.mfa                POST    302    302    302    302     302      302    302
 auth.logout             POST    login  302    302    302     302      302    302

@@ -55,12 +55,17 @@ def test_statement_values_are_not_logged(app: Flask) -> None:
 def test_proxy_count_setting_wraps_the_app(app: Flask, tmp_path: Any) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
+    from caseload.web.signin_shed import SignInShed
+
     proxied = create_app(
         {**base_config(app.config["DATABASE_URL"], tmp_path / "p"), "PROXY_COUNT": 1}
     )
-    assert isinstance(proxied.wsgi_app, ProxyFix)
-    assert proxied.wsgi_app.x_for == 1
-    assert not isinstance(app.wsgi_app, ProxyFix)
+    # Inside the sign-in door (web.signin_shed), which needs no address.
+    assert isinstance(proxied.wsgi_app, SignInShed)
+    assert isinstance(proxied.wsgi_app.wsgi_app, ProxyFix)
+    assert proxied.wsgi_app.wsgi_app.x_for == 1
+    assert isinstance(app.wsgi_app, SignInShed)
+    assert not isinstance(app.wsgi_app.wsgi_app, ProxyFix)
 
 
 def test_behind_a_proxy_the_client_address_is_recorded(app: Flask) -> None:

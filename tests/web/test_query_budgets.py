@@ -26,6 +26,7 @@ from sqlalchemy import event
 from caseload.domain.codes import AttendanceCode, Role
 from caseload.extensions import db
 from caseload.models import Episode, User
+from caseload.services.signin_gate import app_budget
 from tests.conftest import PASSWORD, csrf_token, make_user, next_code, sign_in
 from tests.web.helpers import (
     add_contact,
@@ -61,6 +62,9 @@ BUDGETS = {
     "admin audit view": 8,
     "sign-in passphrase": 10,
     "sign-in code": 14,
+    "sign-in busy page": 2,
+    # While a flood has overrun the passphrase budget: answered in front of the app.
+    "sign-in refused at the door": 0,
 }
 
 
@@ -160,6 +164,23 @@ def _export(service: Service) -> Request:
     return lambda: client.post("/lead/exports/csv", data=data, buffered=True)
 
 
+def _busy_page(service: Service) -> Request:
+    client = service.app.test_client()
+    return lambda: client.get("/login/busy")
+
+
+def _refused_at_the_door(service: Service) -> Request:
+    """A wrong passphrase posted while a flood has overrun the passphrase budget."""
+    app = service.app
+    app.config.update(SIGNIN_CHECK_SHARE=0.000001, SIGNIN_CHECK_BURST=1.0)
+    budget = app_budget(app)
+    if budget.try_acquire(share=0.000001, burst=1.0):
+        budget.release(5.0)
+    client = app.test_client()
+    data = {"username": "someone", "password": "not the passphrase at all"}
+    return lambda: client.post("/login", data=data)
+
+
 #: Each page: how to make its request ready for a service, and the status it answers.
 PAGES: dict[str, tuple[Callable[[Service], Request], int]] = {
     "worker caseload": (_get(Role.WORKER, lambda s: "/caseload"), 200),
@@ -174,6 +195,8 @@ PAGES: dict[str, tuple[Callable[[Service], Request], int]] = {
     "findings view": (_get(Role.LEAD, lambda s: "/lead/findings"), 200),
     "csv export": (_export, 200),
     "admin audit view": (_get(Role.ADMIN, lambda s: "/admin/audit"), 200),
+    "sign-in busy page": (_busy_page, 200),
+    "sign-in refused at the door": (_refused_at_the_door, 429),
 }
 
 

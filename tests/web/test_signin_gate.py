@@ -10,7 +10,10 @@ pushed a worker's caseload page from 17 ms to 2.3 s.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
+from caseload.auth import views
 from caseload.config import DEFAULTS
 from caseload.db import utcnow
 from caseload.domain.codes import Role
@@ -25,8 +29,9 @@ from caseload.extensions import db
 from caseload.models import AuthFailure
 from caseload.services import auth as auth_service
 from caseload.services.auth import MAX_BACKOFF_SECONDS, backoff_seconds
-from caseload.services.signin_gate import CheckBudget, _budget
+from caseload.services.signin_gate import LEASE_SECONDS, CheckBudget, _budget
 from tests.conftest import PASSWORD, csrf_token, sign_in
+from tests.web.helpers import counting
 
 WRONG = "a wrong passphrase entirely"
 
@@ -144,21 +149,81 @@ def test_budget_admits_one_check_at_a_time() -> None:
     budget = CheckBudget()
     assert budget.try_acquire(share=0.25, burst=1.0, now=0.0)
     assert not budget.try_acquire(share=0.25, burst=1.0, now=0.0)
-    budget.release(0.1)
+    budget.release(0.1, now=0.0)
     assert budget.try_acquire(share=0.25, burst=1.0, now=0.0)
 
 
 def test_budget_spends_and_refills_at_its_share() -> None:
     budget = CheckBudget()
     assert budget.try_acquire(share=0.25, burst=1.0, now=0.0)
-    budget.release(1.2)  # a check longer than the burst: 0.2 s in debt
+    budget.release(1.2, now=0.0)  # a check longer than the burst: 0.2 s in debt
     assert not budget.try_acquire(share=0.25, burst=1.0, now=0.5)  # 0.2 - 0.125 owed
     assert budget.try_acquire(share=0.25, burst=1.0, now=1.0)  # 0.25 earned
-    budget.release(0.0)
+    budget.release(0.0, now=1.0)
     # The bucket never holds more than the burst, however long it was idle.
     assert budget.try_acquire(share=0.25, burst=1.0, now=1000.0)
-    budget.release(1.0)
+    budget.release(1.0, now=1000.0)
     assert not budget.try_acquire(share=0.25, burst=1.0, now=1000.0)
+
+
+def test_budget_is_overrun_by_a_flood_not_by_a_colleague() -> None:
+    budget = CheckBudget()
+    limits = {"share": 0.25, "burst": 2.0}
+    assert not budget.overrun(**limits, now=0.0)
+    assert budget.try_acquire(**limits, now=0.0)
+    # One check running, the bucket nearly full: a colleague at the same moment.
+    assert not budget.overrun(**limits, now=0.1)
+    budget.release(1.5, now=0.1)
+    assert budget.try_acquire(**limits, now=0.2)
+    # A check running with less than half the bucket left: a flood.
+    assert budget.overrun(**limits, now=0.3)
+    budget.release(0.6, now=0.3)  # the bucket is now in debt
+    assert budget.overrun(**limits, now=0.4)
+    assert not budget.overrun(**limits, now=2.0)  # refilled, and no check running
+
+
+def test_every_process_on_the_machine_draws_on_one_budget(tmp_path: Path) -> None:
+    path = tmp_path / "signin-budget"
+    limits = {"share": 0.25, "burst": 1.0}
+    first = CheckBudget(path)
+    assert first.try_acquire(**limits, now=10.0)
+    # Another process opening the same file finds the slot taken ...
+    assert probe(path, 10.1) == ["busy"]
+    first.release(1.5, now=10.1)
+    # ... and then the bucket in debt that the first process's check left.
+    assert probe(path, 10.2) == ["busy"]
+    assert probe(path, 13.0) == ["admitted"]
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_slot_held_by_a_killed_process_frees_after_its_lease(tmp_path: Path) -> None:
+    path = tmp_path / "signin-budget"
+    limits = {"share": 0.25, "burst": 1.0}
+    taken = CheckBudget(path)
+    assert taken.try_acquire(**limits, now=100.0)  # and never released
+    other = CheckBudget(path)
+    assert not other.try_acquire(**limits, now=100.0 + LEASE_SECONDS - 0.1)
+    assert other.try_acquire(**limits, now=100.0 + LEASE_SECONDS + 0.1)
+    # The first holder's late release pays its time but does not free the new holder's.
+    taken.release(0.1, now=100.0 + LEASE_SECONDS + 0.2)
+    assert not CheckBudget(path).try_acquire(**limits, now=100.0 + LEASE_SECONDS + 0.3)
+
+
+def probe(path: Path, now: float) -> list[str]:
+    """What another process makes of the budget in the file at the given moment."""
+    command = [sys.executable, "-c", PROBE, str(path), str(now)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()  # noqa: S603
+
+
+#: Run in another process: try the budget in the file at the given moment.
+PROBE = """
+import sys
+from pathlib import Path
+from caseload.services.signin_gate import CheckBudget
+budget = CheckBudget(Path(sys.argv[1]))
+now = float(sys.argv[2])
+print("admitted" if budget.try_acquire(share=0.25, burst=1.0, now=now) else "busy")
+"""
 
 
 def test_a_sign_in_with_no_room_is_answered_busy_without_hashing(
@@ -216,3 +281,76 @@ def test_confirming_identity_is_budgeted_too(
     assert response.status_code == 429
     assert "Sign-in is busy right now" in response.get_data(as_text=True)
     assert checks == []
+
+
+# Shedding sign-ins at the door while the budget is empty (web.signin_shed) ---------------
+
+
+def spend_the_budget(app: Flask) -> None:
+    """Leave the process's budget empty, as a flood of checks would."""
+    app.config.update(SIGNIN_CHECK_SHARE=0.000001, SIGNIN_CHECK_BURST=1.0)
+    budget = _budget()
+    assert budget.try_acquire(share=0.000001, burst=1.0)
+    budget.release(5.0)
+
+
+def test_with_the_budget_empty_a_sign_in_is_answered_at_the_door(
+    app: Flask, client: FlaskClient, user_factory: Any, checks: list[str]
+) -> None:
+    username = user_factory(Role.WORKER).username
+    token = csrf_token(client)
+    spend_the_budget(app)
+    first = client.post("/login", data={"username": "someone", "password": WRONG})
+    assert first.status_code == 429  # the first shed makes the stored page
+    with counting() as statements:
+        response = client.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": token},
+            environ_base={"REMOTE_ADDR": "203.0.113.7"},
+        )
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "5"
+    body = response.get_data(as_text=True)
+    assert "Sign-in is busy right now" in body
+    assert 'href="/login"' in body
+    # The answer carries the app's security headers but never a cookie.
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "Set-Cookie" not in response.headers
+    assert int(response.headers["Content-Length"]) == len(response.get_data())
+    # No session, settings, policy or audit query; no check; nothing counted.
+    assert statements == []
+    assert checks == []
+    assert failures() == 0
+
+
+def test_the_door_stores_the_busy_page_between_floods(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spend_the_budget(app)
+    rendered: list[str] = []
+    real = views.render_template
+
+    def render(name: str, **context: Any) -> str:
+        rendered.append(name)
+        return real(name, **context)
+
+    monkeypatch.setattr(views, "render_template", render)
+    for n in range(3):
+        response = client.post("/login", data={"username": f"x{n}", "password": WRONG})
+        assert response.status_code == 429
+    assert rendered == ["auth/busy.html"]
+
+
+def test_only_an_empty_budget_sheds(
+    app: Flask, client: FlaskClient, user_factory: Any, checks: list[str]
+) -> None:
+    app.config["SIGNIN_CHECK_SHARE"] = DEFAULTS["SIGNIN_CHECK_SHARE"]
+    user = user_factory(Role.WORKER)
+    # With room in the budget, sign-in is checked as usual.
+    assert post_password(client, user.username, PASSWORD, ip="192.0.2.1").status_code == 302
+    assert checks == [PASSWORD]
+    # Looking at the sign-in page is never shed, even with the budget empty.
+    spend_the_budget(app)
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert 'name="password"' in page.get_data(as_text=True)
