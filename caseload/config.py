@@ -49,6 +49,12 @@ DEFAULTS: dict[str, Any] = {
     # seconds in hand for a burst (caseload/services/signin_gate.py). 0: no budget.
     "SIGNIN_CHECK_SHARE": 0.1,
     "SIGNIN_CHECK_BURST": 2.0,
+    # The same for sign-ins from recognised devices (caseload/services/devices.py): a
+    # lane of their own, which a flood without their cookies cannot spend.
+    "SIGNIN_RECOGNISED_SHARE": 0.1,
+    "SIGNIN_RECOGNISED_BURST": 2.0,
+    # How long a browser that signed in fully stays recognised for that username.
+    "DEVICE_COOKIE_DAYS": 180,
     # argon2id parameters (RFC 9106 second recommended option: 64 MiB, t=3).
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,

@@ -28,7 +28,7 @@ from caseload.auth.forms import (
 from caseload.extensions import db
 from caseload.models import User
 from caseload.policy import PUBLIC, SIGNED_IN, policy
-from caseload.services import account, auth
+from caseload.services import account, auth, devices
 from caseload.services.audit import record_event
 from caseload.services.signin_gate import BUSY_MESSAGE, RETRY_AFTER_SECONDS, passphrase_check
 from caseload.web import safe_next, submit
@@ -49,10 +49,11 @@ def login() -> ResponseReturnValue:
     next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
         username = form.username.data or ""
-        with passphrase_check() as admitted:
+        recognised = devices.is_recognised(username)
+        with passphrase_check(recognised=recognised) as admitted:
             if not admitted:
                 return _refused(form, BUSY_MESSAGE, RETRY_AFTER_SECONDS)
-            attempt = auth.begin_attempt(username)
+            attempt = auth.begin_attempt(username, recognised=recognised)
             if isinstance(attempt, auth.Throttled):
                 return _refused(form, attempt.message, attempt.retry_after)
             user = auth.check_password(username, form.password.data or "")
@@ -169,7 +170,9 @@ def confirm() -> ResponseReturnValue:
         minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
         message = f"Too many failed attempts. Wait {minutes} minutes, then try again."
         return render_template("auth/confirm.html", form=form, locked_message=message), 429
-    with passphrase_check() if form.is_submitted() else nullcontext(True) as admitted:
+    # Signed in already: checked from the recognised lane, which a flood cannot spend.
+    checking = passphrase_check(recognised=True) if form.is_submitted() else nullcontext(True)
+    with checking as admitted:
         if not admitted:
             page = render_template("auth/confirm.html", form=form, locked_message=BUSY_MESSAGE)
             return page, 429, {"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -207,7 +210,7 @@ def _complete_sign_in(user: User) -> ResponseReturnValue:
     login_user(user, remember=False)
     if warning:
         flash(warning, "info")
-    return redirect(next_url or url_for("main.home"))
+    return devices.remember_device(redirect(next_url or url_for("main.home")), user.username)
 
 
 def _refused(form: LoginForm, message: str, retry_after: int) -> ResponseReturnValue:

@@ -152,14 +152,16 @@ def release_request_lock() -> None:
     db.session.commit()
 
 
-def begin_attempt(username: str) -> Attempt | Throttled:
+def begin_attempt(username: str, *, recognised: bool = False) -> Attempt | Throttled:
     """Count a sign-in attempt before checking it, or refuse it unchecked.
 
     The attempt's row is committed on a connection of its own, then the window is
     counted in a fresh transaction that sees every attempt committed before it; a
     refused attempt's row is removed again (it was never checked). Refused: over the
     window's limit for the (username, address) pair or the address, or sooner after the
-    last failure than the progressive wait allows (``LOGIN_BACKOFF_AFTER``).
+    last failure than the progressive wait allows (``LOGIN_BACKOFF_AFTER``). An attempt
+    from a device recognised for the username (``services.devices``) is held by the
+    pair's limit and wait only, not by what other attempts from its address earned.
     """
     name = normalise_username(username)[:64]
     ip = client_ip()
@@ -182,7 +184,8 @@ def begin_attempt(username: str) -> Attempt | Throttled:
                     _latest_before(attempt_id, None, ip),
                 )
             ).one()
-            refusal = _refusal(row[0] or 0, row[1] or 0, row[2], row[3])
+            by_address = (0, None) if recognised else (row[1] or 0, row[3])
+            refusal = _refusal(row[0] or 0, by_address[0], row[2], by_address[1])
             if refusal is not None:
                 conn.execute(delete(AuthFailure).where(AuthFailure.id == attempt_id))
     return refusal or Attempt(id=attempt_id, username=name)

@@ -126,32 +126,67 @@ class CheckBudget:
         self._held.ticket = 0
 
 
-def app_budget(app: Flask) -> CheckBudget:
-    """The app's budget: the machine's, in the instance folder."""
-    if "signin_check_budget" not in app.extensions:
-        path = Path(app.instance_path) / "signin-budget"
-        app.extensions["signin_check_budget"] = CheckBudget(path)
-    budget: CheckBudget = app.extensions["signin_check_budget"]
+#: The budgets' lanes: every sign-in, and sign-ins from recognised devices
+#: (``services.devices``), which a flood without their cookies cannot spend.
+LANES = {
+    "anonymous": ("signin-budget", "SIGNIN_CHECK_SHARE", "SIGNIN_CHECK_BURST"),
+    "recognised": (
+        "signin-budget-recognised",
+        "SIGNIN_RECOGNISED_SHARE",
+        "SIGNIN_RECOGNISED_BURST",
+    ),
+}
+
+
+def app_budget(app: Flask, lane: str = "anonymous") -> CheckBudget:
+    """The app's budget for a lane: the machine's, in the instance folder."""
+    key = f"signin_check_budget:{lane}"
+    if key not in app.extensions:
+        app.extensions[key] = CheckBudget(Path(app.instance_path) / LANES[lane][0])
+    budget: CheckBudget = app.extensions[key]
     return budget
 
 
-def _budget() -> CheckBudget:
-    return app_budget(current_app)
+def lane_limits(app: Flask, lane: str) -> tuple[float, float]:
+    """(share, burst) of a lane; a share of 0 or less means no budget at all (any lane
+    is off while ``SIGNIN_CHECK_SHARE`` is)."""
+    if float(app.config["SIGNIN_CHECK_SHARE"]) <= 0:
+        return 0.0, 0.0
+    _, share, burst = LANES[lane]
+    return float(app.config[share]), float(app.config[burst])
+
+
+def _budget(lane: str = "anonymous") -> CheckBudget:
+    return app_budget(current_app, lane)
+
+
+#: How long a recognised sign-in waits for the check slot while another check runs
+#: (colleagues signing in at the same moment), unless the lane is overrun.
+SLOT_WAIT_SECONDS = 3.0
 
 
 @contextmanager
-def passphrase_check() -> Iterator[bool]:
+def passphrase_check(*, recognised: bool = False) -> Iterator[bool]:
     """``with passphrase_check() as admitted:`` True when a passphrase may be checked
-    now; the time spent inside the block is paid from the machine's budget."""
-    share = float(current_app.config["SIGNIN_CHECK_SHARE"])
-    burst = float(current_app.config["SIGNIN_CHECK_BURST"])
+    now; the time spent inside the block is paid from the machine's budget (the
+    recognised devices' lane when ``recognised``).
+
+    A recognised sign-in that finds the slot taken waits for it (up to
+    ``SLOT_WAIT_SECONDS``, while its lane is not overrun): no flood reaches that lane,
+    so the wait only ever queues colleagues. Any other finds "busy" at once: a flood
+    would otherwise hold every app process waiting."""
+    lane = "recognised" if recognised else "anonymous"
+    share, burst = lane_limits(current_app, lane)
     if share <= 0:  # no budget configured: every check is admitted
         yield True
         return
-    budget = _budget()
-    if not budget.try_acquire(share=share, burst=burst):
-        yield False
-        return
+    budget = _budget(lane)
+    deadline = time.monotonic() + (SLOT_WAIT_SECONDS if recognised else 0.0)
+    while not budget.try_acquire(share=share, burst=burst):
+        if time.monotonic() >= deadline or budget.overrun(share=share, burst=burst):
+            yield False
+            return
+        time.sleep(0.02)
     started = time.monotonic()
     try:
         yield True

@@ -17,7 +17,8 @@ by the app itself, so it has the service's look and security headers, and kept f
 ``PAGE_SECONDS``; serving it costs no database query, no session and no template. Its
 cookie headers are dropped, so it never sets or ends a session. Nothing is recorded
 for a shed attempt, as for any "busy" answer: it was never checked, and counts against
-no one.
+no one. A sign-in from a recognised device (``services.devices``) is never shed here:
+it has a budget of its own.
 """
 
 from __future__ import annotations
@@ -29,9 +30,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, url_for
+from werkzeug.http import parse_cookie
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from caseload.services.signin_gate import RETRY_AFTER_SECONDS, CheckBudget, app_budget
+from caseload.services import devices
+from caseload.services.signin_gate import (
+    RETRY_AFTER_SECONDS,
+    CheckBudget,
+    app_budget,
+    lane_limits,
+)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -41,6 +49,22 @@ PAGE_SECONDS = 60.0
 
 #: Headers of the rendered page that a shed answer must not repeat.
 DROPPED_HEADERS = frozenset({"set-cookie", "content-length", "date"})
+
+
+#: The largest body a shed sign-in reads and drops (a sign-in form is well under 1 KB);
+#: a larger one goes on to the app, which refuses it.
+MAX_DRAINED_BYTES = 16 * 1024
+
+
+def _drain(environ: dict[str, Any]) -> bool:
+    """Read the posted form and drop it, so a kept-alive connection's next request
+    starts where it should on any server; False when it is too big to read here."""
+    length = environ.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > MAX_DRAINED_BYTES:
+        return False
+    if int(length):
+        environ["wsgi.input"].read(int(length))
+    return True
 
 
 @dataclass(frozen=True)
@@ -71,9 +95,10 @@ class SignInShed:
             environ.get("REQUEST_METHOD") == "POST"
             and environ.get("PATH_INFO") == self.login_path
             and self._overrun()
+            and not self._from_a_recognised_device(environ)
         ):
             page = self._busy_page(environ)
-            if page is not None:
+            if page is not None and _drain(environ):
                 headers = [*page.headers, ("Content-Length", str(len(page.body)))]
                 headers.append(("Retry-After", str(RETRY_AFTER_SECONDS)))
                 start_response("429 TOO MANY REQUESTS", headers)
@@ -81,11 +106,19 @@ class SignInShed:
         return self.wsgi_app(environ, start_response)
 
     def _overrun(self) -> bool:
-        share = float(self.app.config["SIGNIN_CHECK_SHARE"])
+        share, burst = lane_limits(self.app, "anonymous")
         if share <= 0:  # no budget configured: nothing is ever refused for it
             return False
-        burst = float(self.app.config["SIGNIN_CHECK_BURST"])
         return self.budget.overrun(share=share, burst=burst)
+
+    def _from_a_recognised_device(self, environ: dict[str, Any]) -> bool:
+        """Whether the request carries a genuine device cookie (``services.devices``):
+        then the app decides, from the recognised devices' own budget, whether the
+        cookie is for the username typed. A flood cannot make one."""
+        cookie = parse_cookie(environ).get(devices.COOKIE_NAME)
+        config = self.app.config
+        mark = devices.cookie_mark(config["SECRET_KEY"], cookie, config["DEVICE_COOKIE_DAYS"])
+        return mark is not None
 
     def _busy_page(self, environ: dict[str, Any]) -> BusyPage | None:
         """The stored page, rendered again when older than PAGE_SECONDS; None when the
@@ -104,12 +137,12 @@ class SignInShed:
             return page
 
     def _render(self, environ: dict[str, Any], now: float) -> BusyPage | None:
-        """Ask the app for its busy page, as an anonymous browser would."""
+        """Ask the app for its busy page, as an anonymous browser would. Not with the
+        sender's Host header: the page is kept and served to others, so nothing a
+        sender controls may reach it (its links are relative in any case)."""
         builder = EnvironBuilder(
             path=self.busy_path,
-            base_url=f"{environ.get('wsgi.url_scheme', 'http')}://"
-            f"{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', 'localhost')}"
-            f"{environ.get('SCRIPT_NAME', '')}",
+            base_url=f"http://localhost{environ.get('SCRIPT_NAME', '')}",
         )
         try:
             parts, status, headers = run_wsgi_app(self.wsgi_app, builder.get_environ(), True)

@@ -16,7 +16,9 @@ connection where the server keeps one (a flood tool's cheapest way to post).
 Figures: the workers' p50 and p95 in both phases and their ratio, the responses of 500
 or above (0 allowed, workers' and attackers'), whether each worker can still sign in
 from their own address after the flood (no lock-out from elsewhere; told "sign-in is
-busy", a worker waits the Retry-After and tries again, as the page asks), and the CPU
+busy", a worker waits the Retry-After and tries again, as the page asks), whether
+each worker signs in during the flood from a browser of theirs (its device cookie makes
+it recognised: ``services.devices``) and what a stranger's browser is told, and the CPU
 the attack generator itself took (a real attacker's is on other machines). Prints one
 JSON line; exits 1 when p95 under attack is 2x the baseline or more, or any other check fails.
 """
@@ -24,6 +26,7 @@ JSON line; exits 1 when p95 under attack is 2x the baseline or more, or any othe
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import multiprocessing
 import random
@@ -39,7 +42,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness import Browser, database, machine_state, prepare, start_server
+from harness import PASSWORD, Account, Browser, database, machine_state, prepare, start_server
+
+#: The cookie that makes a browser's later sign-ins recognised (services.devices).
+DEVICE_COOKIE = "caseload_device"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -161,6 +167,38 @@ def attack_process(
     out.put((dict(statuses), usage.ru_utime + usage.ru_stime))
 
 
+def sign_in_during_flood(
+    base: str,
+    account: Account,
+    address: str,
+    device: http.cookiejar.Cookie | None,
+    delay: float,
+    results: list[dict[str, Any]],
+) -> None:
+    """After ``delay``, sign in afresh from a browser that holds the worker's device
+    cookie (recognised), or from one that holds none (a stranger, who tries once)."""
+    time.sleep(delay)
+    fresh = Browser(base, forwarded_for=address)
+    started = time.monotonic()
+    if device is not None:
+        fresh.jar.set_cookie(device)
+        signed_in = fresh.sign_in(account)
+        status = 302 if signed_in else 0
+    else:
+        form = {"username": account.username, "password": PASSWORD, **fresh.form("/login")}
+        status = fresh.post("/login", form).status
+        signed_in = False
+    results.append(
+        {
+            "recognised": device is not None,
+            "signed_in": signed_in,
+            "first_status": 302 if signed_in and not fresh.busy_retries else status,
+            "busy_retries": fresh.busy_retries,
+            "seconds": round(time.monotonic() - started, 2),
+        }
+    )
+
+
 def phase(
     base: str,
     browsers: list[Browser],
@@ -168,6 +206,7 @@ def phase(
     attackers: int,
     usernames: list[str],
     processes: int,
+    during: list[threading.Thread] | None = None,
 ) -> tuple[list[float], Counter[int], Counter[int], float]:
     """One timed phase: the workers' times and statuses, and the attackers' statuses.
 
@@ -191,6 +230,7 @@ def phase(
         threading.Thread(target=load_caseload, args=(b, until, times, worker_statuses))
         for b in browsers
     ]
+    threads += during or []
     for t in threads:
         t.start()
     for t in threads:
@@ -238,8 +278,28 @@ def main() -> int:
                     raise SystemExit(f"could not sign in {account.username}")
                 browsers.append(browser)
             usernames = [a.username for a in prepared.accounts]
+            devices = [next((c for c in b.jar if c.name == DEVICE_COOKIE), None) for b in browsers]
             base_times, base_statuses, _, _ = phase(
                 server.base, browsers, args.seconds, 0, usernames, args.attacker_processes
+            )
+            # A third of the way into the flood, each worker signs in afresh from a
+            # browser of theirs (it holds their device cookie), and a stranger's
+            # browser tries once with the first worker's right passphrase.
+            during_flood: list[dict[str, Any]] = []
+            during = [
+                threading.Thread(
+                    target=sign_in_during_flood,
+                    args=(server.base, account, f"192.0.2.{n + 10}", device, args.seconds / 3),
+                    kwargs={"results": during_flood},
+                )
+                for n, (account, device) in enumerate(zip(prepared.accounts, devices, strict=True))
+            ]
+            during.append(
+                threading.Thread(
+                    target=sign_in_during_flood,
+                    args=(server.base, prepared.accounts[0], "192.0.2.99", None, args.seconds / 3),
+                    kwargs={"results": during_flood},
+                )
             )
             attack_times, attack_worker_statuses, attacker_statuses, attacker_cpu = phase(
                 server.base,
@@ -248,6 +308,7 @@ def main() -> int:
                 args.attackers,
                 usernames,
                 args.attacker_processes,
+                during,
             )
             # Each worker signs in afresh from their own address after the flood.
             after = []
@@ -284,12 +345,21 @@ def main() -> int:
             str(k): v for k, v in sorted((base_statuses + attack_worker_statuses).items())
         },
         "responses_5xx": worker_5xx + attacker_5xx,
+        "recognised_sign_ins_during_flood": [r for r in during_flood if r["recognised"]],
+        "stranger_sign_in_during_flood": [r for r in during_flood if not r["recognised"]],
         "workers_signed_in_after_flood": sum(after),
         "busy_retries_after_flood": busy_retries,
         "machine": machine_state(),
     }
     print(json.dumps(figures))
-    ok = attack_p95 < 2 * base_p95 and worker_5xx + attacker_5xx == 0 and all(after)
+    recognised = [r["signed_in"] for r in during_flood if r["recognised"]]
+    ok = (
+        attack_p95 < 2 * base_p95
+        and worker_5xx + attacker_5xx == 0
+        and all(after)
+        and len(recognised) == args.workers
+        and all(recognised)
+    )
     return 0 if ok else 1
 
 

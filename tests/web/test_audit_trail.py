@@ -75,6 +75,7 @@ SUPERVISOR_CLIENT_PAGES: dict[str, Any] = {
 NO_CLIENT_PAGES = {
     "auth.login",
     "auth.mfa",
+    "auth.busy",
     "main.home",
     "supervision.team_load",
     "lead.findings",

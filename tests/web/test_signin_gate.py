@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,10 @@ from caseload.domain.codes import Role
 from caseload.extensions import db
 from caseload.models import AuthFailure
 from caseload.services import auth as auth_service
+from caseload.services import devices
 from caseload.services.auth import MAX_BACKOFF_SECONDS, backoff_seconds
-from caseload.services.signin_gate import LEASE_SECONDS, CheckBudget, _budget
-from tests.conftest import PASSWORD, csrf_token, sign_in
+from caseload.services.signin_gate import LEASE_SECONDS, SLOT_WAIT_SECONDS, CheckBudget, _budget
+from tests.conftest import PASSWORD, csrf_token, next_code, sign_in
 from tests.web.helpers import counting
 
 WRONG = "a wrong passphrase entirely"
@@ -266,9 +269,10 @@ def test_confirming_identity_is_budgeted_too(
     user = user_factory(Role.ADMIN)
     sign_in(client, user)
     checks.clear()
-    app.config["SIGNIN_CHECK_SHARE"] = DEFAULTS["SIGNIN_CHECK_SHARE"]
-    budget = _budget()
-    assert budget.try_acquire(share=0.25, burst=1.0)
+    app.config.update(SIGNIN_CHECK_SHARE=0.1, SIGNIN_RECOGNISED_SHARE=0.000001)
+    budget = _budget("recognised")  # signed in: the lane a flood cannot spend
+    assert budget.try_acquire(share=0.000001, burst=2.0)
+    budget.release(5.0)  # spent: refused at once, without waiting
     response = client.post(
         "/login/confirm",
         data={
@@ -277,7 +281,6 @@ def test_confirming_identity_is_budgeted_too(
             "csrf_token": csrf_token(client, "/login/confirm"),
         },
     )
-    budget.release(0.0)
     assert response.status_code == 429
     assert "Sign-in is busy right now" in response.get_data(as_text=True)
     assert checks == []
@@ -354,3 +357,145 @@ def test_only_an_empty_budget_sheds(
     page = client.get("/login")
     assert page.status_code == 200
     assert 'name="password"' in page.get_data(as_text=True)
+
+
+# Recognised devices (services.devices) ---------------------------------------------------
+
+
+def signed_in_then_out(client: FlaskClient, user: Any) -> None:
+    """A full sign-in on this browser, then sign out: the device cookie stays."""
+    sign_in(client, user)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+
+
+def test_a_full_sign_in_leaves_a_device_cookie_that_names_no_one(
+    client: FlaskClient, user_factory: Any
+) -> None:
+    user = user_factory(Role.WORKER)
+    response = client.post(
+        "/login",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    # The passphrase alone is not enough for one.
+    assert devices.COOKIE_NAME not in (response.headers.get("Set-Cookie") or "")
+    response = client.post(
+        "/login/mfa",
+        data={"code": next_code(user), "csrf_token": csrf_token(client, "/login/mfa")},
+    )
+    cookie = next(
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith(devices.COOKIE_NAME)
+    )
+    assert "HttpOnly" in cookie
+    assert "Path=/login" in cookie
+    assert "SameSite=Strict" in cookie
+    assert user.username.lower() not in cookie.lower()
+
+
+def test_a_recognised_device_signs_in_through_a_flood(
+    app: Flask, client: FlaskClient, user_factory: Any, checks: list[str]
+) -> None:
+    user = user_factory(Role.WORKER)
+    signed_in_then_out(client, user)
+    checks.clear()
+    spend_the_budget(app)
+    app.config.update(SIGNIN_RECOGNISED_SHARE=0.1, SIGNIN_RECOGNISED_BURST=2.0)
+    response = post_password(client, user.username, PASSWORD, ip="192.0.2.1")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/login/mfa")
+    assert checks == [PASSWORD]
+    # The same flood shuts out a browser the app has not seen before ...
+    stranger = app.test_client()
+    assert post_password(stranger, user.username, PASSWORD, ip="192.0.2.1").status_code == 429
+    # ... and one that has, for another username (busy, from the app's sign-in page).
+    other = user_factory(Role.WORKER)
+    response = post_password(client, other.username, PASSWORD, ip="192.0.2.1")
+    assert response.status_code == 429
+    assert 'name="password"' in response.get_data(as_text=True)
+    assert checks == [PASSWORD]
+
+
+def test_a_forged_device_cookie_is_shed_at_the_door(
+    app: Flask, client: FlaskClient, user_factory: Any, checks: list[str]
+) -> None:
+    user = user_factory(Role.WORKER)
+    signed_in_then_out(client, user)
+    checks.clear()
+    genuine = client.get_cookie(devices.COOKIE_NAME, path="/login")
+    assert genuine is not None
+    client.set_cookie(devices.COOKIE_NAME, genuine.value[:-2] + "xx", path="/login")
+    spend_the_budget(app)
+    username = user.username
+    assert client.post("/login", data={"username": "x", "password": WRONG}).status_code == 429
+    with counting() as statements:
+        response = client.post("/login", data={"username": username, "password": WRONG})
+    assert response.status_code == 429
+    assert statements == []
+    assert checks == []
+
+
+def test_a_recognised_sign_in_waits_for_a_colleague_s_check(
+    app: Flask, client: FlaskClient, user_factory: Any, checks: list[str]
+) -> None:
+    user = user_factory(Role.WORKER)
+    signed_in_then_out(client, user)
+    checks.clear()
+    app.config.update(SIGNIN_CHECK_SHARE=0.1, SIGNIN_RECOGNISED_SHARE=0.1)
+    budget = _budget("recognised")
+    checking = threading.Event()
+
+    def colleague_s_check() -> None:
+        assert budget.try_acquire(share=0.1, burst=2.0)
+        checking.set()
+        time.sleep(0.3)
+        budget.release(0.3)
+
+    colleague = threading.Thread(target=colleague_s_check)
+    colleague.start()
+    assert checking.wait(5)
+    response = post_password(client, user.username, PASSWORD, ip="192.0.2.1")
+    colleague.join()
+    assert response.status_code == 302  # waited for the slot, not told "busy"
+    assert checks == [PASSWORD]
+
+
+def test_the_recognised_lane_is_budgeted_too(
+    app: Flask, client: FlaskClient, user_factory: Any, checks: list[str]
+) -> None:
+    user = user_factory(Role.WORKER)
+    signed_in_then_out(client, user)
+    checks.clear()
+    app.config.update(SIGNIN_CHECK_SHARE=0.1, SIGNIN_RECOGNISED_SHARE=0.000001)
+    budget = _budget("recognised")
+    assert budget.try_acquire(share=0.000001, burst=2.0)
+    budget.release(5.0)  # the lane is spent: no waiting, "busy" at once
+    started = time.monotonic()
+    response = post_password(client, user.username, PASSWORD, ip="192.0.2.1")
+    assert response.status_code == 429
+    assert time.monotonic() - started < SLOT_WAIT_SECONDS
+    assert checks == []
+
+
+def test_a_recognised_device_is_not_held_by_its_address(
+    app: Flask, client: FlaskClient, user_factory: Any
+) -> None:
+    app.config["LOGIN_BACKOFF_AFTER"] = 2
+    user = user_factory(Role.WORKER)
+    signed_in_then_out(client, user)
+    # A flood from inside the trust, behind the same address, for many names.
+    for n in range(10):
+        post_password(app.test_client(), f"nobody{n}", WRONG, ip="203.0.113.9")
+    stranger = app.test_client()
+    assert post_password(stranger, user.username, PASSWORD, ip="203.0.113.9").status_code == 429
+    assert post_password(client, user.username, PASSWORD, ip="203.0.113.9").status_code == 302
+
+
+def test_a_sign_in_too_big_to_drain_at_the_door_goes_to_the_app(
+    app: Flask, client: FlaskClient
+) -> None:
+    spend_the_budget(app)
+    assert client.post("/login", data={"username": "x", "password": WRONG}).status_code == 429
+    response = client.post("/login", data={"username": "x", "password": "p" * 20_000})
+    # Not the stored page: the app itself answered (and saved nothing).
+    assert "Back to sign in" not in response.get_data(as_text=True)
+    assert response.status_code < 500
+    assert failures() == 0
