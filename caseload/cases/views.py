@@ -70,8 +70,9 @@ def register_client() -> ResponseReturnValue:
         ),
     )
     if outcome.saved:
+        # The service reference only: a flash travels in the signed, unencrypted cookie.
         client = outcome.result.client
-        return _to_episode(outcome.result.id, f"Registered {client.name} ({client.service_ref}).")
+        return _to_episode(outcome.result.id, f"Registered as {client.service_ref}.")
     duplicates = pages.duplicate_warning(form) if request.method == "POST" else []
     return render_template(
         "cases/register.html",

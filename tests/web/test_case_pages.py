@@ -89,7 +89,7 @@ def test_register_saves_client_episode_and_consent(client: FlaskClient, signed_i
     assert response.status_code == 302
     assert re.fullmatch(r"/episodes/\d+", response.headers["Location"])
     html = flash_after(client, response)
-    assert re.search(r"Registered Morgan Example \(C-[0-9A-Z]{6}\)\.", html)
+    assert re.search(r"Registered as C-[0-9A-Z]{6}\.", html)
     assert "Consent not asked yet: kept out of central reporting" in html
     assert "Housing" in html
     assert "Debt" in html
