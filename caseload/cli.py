@@ -28,6 +28,7 @@ from caseload.services.backup import backup_database, restore_database
 from caseload.services.curves import rebuild_expected_curves
 from caseload.services.pgroles import roles_script
 from caseload.services.users import create_user
+from caseload.web.forms import FORM_KEY_MIN_DAYS, prune_form_keys
 
 #: Who an export from the command line is recorded as, in the audit trail.
 EXPORT_ACTOR = "command line"
@@ -279,6 +280,22 @@ def export_command(kind: str, out: Path) -> None:
     )
 
 
+@click.command("prune-form-keys")
+@click.option(
+    "--days",
+    type=click.IntRange(min=FORM_KEY_MIN_DAYS),
+    default=2,
+    show_default=True,
+    help="Keep the keys of forms saved within this many days.",
+)
+def prune_form_keys_command(days: int) -> None:
+    """Delete the keys that stop a form saving twice, once no session could submit it
+    again (run daily: docs/operations.md)."""
+    removed = prune_form_keys(older_than_days=days, now=utcnow())
+    db.session.commit()
+    click.echo(f"Deleted {removed} form keys saved more than {days} days ago.")
+
+
 @click.command("pg-roles")
 @click.option("--app-role", default="caseload_app", show_default=True, help="The app's role.")
 @click.option("--schema", default="public", show_default=True, help="The tables' schema.")
@@ -298,3 +315,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(export_command)
     app.cli.add_command(pg_roles_command)
+    app.cli.add_command(prune_form_keys_command)

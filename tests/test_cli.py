@@ -111,3 +111,24 @@ def test_production_starts_without_demo_accounts(
     config = base_config(app.config["DATABASE_URL"], tmp_path / "prod")
     prod = create_app({**config, "PRODUCTION": True})
     assert prod.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_prune_form_keys_deletes_only_keys_no_session_could_reuse(app: Flask) -> None:
+    from datetime import timedelta
+
+    from caseload.db import utcnow
+    from caseload.models import FormSubmission
+
+    now = utcnow()
+    for key, age in (("a" * 32, timedelta(days=3)), ("b" * 32, timedelta(hours=13))):
+        db.session.add(FormSubmission(key=key, endpoint="cases.log_contact", at=now - age))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["prune-form-keys", "--days", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 form keys" in result.output
+    kept = db.session.scalars(select(FormSubmission.key)).all()
+    assert kept == ["b" * 32]
+    # Never a key a session could still submit: under a day is refused.
+    refused = app.test_cli_runner().invoke(args=["prune-form-keys", "--days", "0"])
+    assert refused.exit_code == 2
+    assert db.session.scalar(select(func.count()).select_from(FormSubmission)) == 1

@@ -6,7 +6,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import abort, g, redirect, request
@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import _FlaskFormCSRF
 from markupsafe import Markup
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import DateField, Form, SelectFieldBase, SelectMultipleField, TimeField
@@ -453,6 +453,22 @@ def _repeat(key: str) -> Submission:
     if used is not None and used.user_id == user_id and used.location:
         abort(redirect(used.location, code=303))
     return Submission(saved=False, status=409, problems=(CONFLICT_MESSAGE,))
+
+
+#: A form's key is kept this long after its save at least: past the longest a signed-in
+#: session lasts (``SESSION_ABSOLUTE_HOURS``, at most 12), after which the form's CSRF
+#: token, bound to the session, refuses it anyway.
+FORM_KEY_MIN_DAYS = 1
+
+
+def prune_form_keys(*, older_than_days: int, now: datetime) -> int:
+    """Delete the keys of forms saved more than ``older_than_days`` days ago (no
+    session that could submit them again is left); how many went."""
+    if older_than_days < FORM_KEY_MIN_DAYS:
+        raise ValueError(f"form keys are kept at least {FORM_KEY_MIN_DAYS} day")
+    cutoff = now - timedelta(days=older_than_days)
+    result = db.session.execute(delete(FormSubmission).where(FormSubmission.at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def remember_form_location(response: Any) -> Any:
