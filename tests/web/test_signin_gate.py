@@ -362,20 +362,22 @@ def test_only_an_empty_budget_sheds(
 # Recognised devices (services.devices) ---------------------------------------------------
 
 
-def signed_in_then_out(client: FlaskClient, user: Any) -> None:
-    """A full sign-in on this browser, then sign out: the device cookie stays."""
+@pytest.fixture
+def returning(client: FlaskClient, user_factory: Any, checks: list[str]) -> Any:
+    """A worker who signed in fully on this browser before, then signed out: the browser
+    keeps their device cookie. No passphrase check counted yet."""
+    user = user_factory(Role.WORKER)
     sign_in(client, user)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    checks.clear()
+    return user
 
 
 def test_a_full_sign_in_leaves_a_device_cookie_that_names_no_one(
     client: FlaskClient, user_factory: Any
 ) -> None:
     user = user_factory(Role.WORKER)
-    response = client.post(
-        "/login",
-        data={"username": user.username, "password": PASSWORD, "csrf_token": csrf_token(client)},
-    )
+    response = post_password(client, user.username, PASSWORD, ip="192.0.2.1")
     # The passphrase alone is not enough for one.
     assert devices.COOKIE_NAME not in (response.headers.get("Set-Cookie") or "")
     response = client.post(
@@ -392,11 +394,9 @@ def test_a_full_sign_in_leaves_a_device_cookie_that_names_no_one(
 
 
 def test_a_recognised_device_signs_in_through_a_flood(
-    app: Flask, client: FlaskClient, user_factory: Any, checks: list[str]
+    app: Flask, client: FlaskClient, returning: Any, user_factory: Any, checks: list[str]
 ) -> None:
-    user = user_factory(Role.WORKER)
-    signed_in_then_out(client, user)
-    checks.clear()
+    user = returning
     spend_the_budget(app)
     app.config.update(SIGNIN_RECOGNISED_SHARE=0.1, SIGNIN_RECOGNISED_BURST=2.0)
     response = post_password(client, user.username, PASSWORD, ip="192.0.2.1")
@@ -415,11 +415,9 @@ def test_a_recognised_device_signs_in_through_a_flood(
 
 
 def test_a_forged_device_cookie_is_shed_at_the_door(
-    app: Flask, client: FlaskClient, user_factory: Any, checks: list[str]
+    app: Flask, client: FlaskClient, returning: Any, checks: list[str]
 ) -> None:
-    user = user_factory(Role.WORKER)
-    signed_in_then_out(client, user)
-    checks.clear()
+    user = returning
     genuine = client.get_cookie(devices.COOKIE_NAME, path="/login")
     assert genuine is not None
     client.set_cookie(devices.COOKIE_NAME, genuine.value[:-2] + "xx", path="/login")
@@ -434,11 +432,9 @@ def test_a_forged_device_cookie_is_shed_at_the_door(
 
 
 def test_a_recognised_sign_in_waits_for_a_colleague_s_check(
-    app: Flask, client: FlaskClient, user_factory: Any, checks: list[str]
+    app: Flask, client: FlaskClient, returning: Any, checks: list[str]
 ) -> None:
-    user = user_factory(Role.WORKER)
-    signed_in_then_out(client, user)
-    checks.clear()
+    user = returning
     spend_the_budget(app)  # a flood: only the recognised lane can admit anyone
     app.config.update(SIGNIN_RECOGNISED_SHARE=0.1, SIGNIN_RECOGNISED_BURST=2.0)
     budget = _budget("recognised")
@@ -460,11 +456,9 @@ def test_a_recognised_sign_in_waits_for_a_colleague_s_check(
 
 
 def test_the_recognised_lane_is_budgeted_too(
-    app: Flask, client: FlaskClient, user_factory: Any, checks: list[str]
+    app: Flask, client: FlaskClient, returning: Any, checks: list[str]
 ) -> None:
-    user = user_factory(Role.WORKER)
-    signed_in_then_out(client, user)
-    checks.clear()
+    user = returning
     app.config.update(SIGNIN_CHECK_SHARE=0.1, SIGNIN_RECOGNISED_SHARE=0.000001)
     budget = _budget("recognised")
     assert budget.try_acquire(share=0.000001, burst=2.0)
@@ -477,11 +471,10 @@ def test_the_recognised_lane_is_budgeted_too(
 
 
 def test_a_recognised_device_is_not_held_by_its_address(
-    app: Flask, client: FlaskClient, user_factory: Any
+    app: Flask, client: FlaskClient, returning: Any
 ) -> None:
     app.config["LOGIN_BACKOFF_AFTER"] = 2
-    user = user_factory(Role.WORKER)
-    signed_in_then_out(client, user)
+    user = returning
     # A flood from inside the trust, behind the same address, for many names.
     for n in range(10):
         post_password(app.test_client(), f"nobody{n}", WRONG, ip="203.0.113.9")
