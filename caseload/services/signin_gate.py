@@ -14,9 +14,10 @@ The budget is per machine, not per database: it bounds the CPU that sign-in can 
 from the requests served beside it, which is what it protects. Every app process on the
 machine (gunicorn's workers) draws on one bucket, kept in a small file in the instance
 folder (``signin-budget``, owner-only), read and written under an exclusive ``flock``;
-so adding processes does not add checking. At the defaults (0.15 of a core, 3 s in
-hand) that is about one check a second on average, with 20 at once in hand: far above a
-morning's sign-ins, and under a tenth of a two-core machine during a flood. The slot is
+so adding processes does not add checking. At the defaults (a tenth of a core, 2 s in
+hand) that is about 40 checks a minute on average, with 13 at once in hand: far above a
+morning's sign-ins, and a twentieth of a two-core machine during a flood. Sign-ins
+from recognised devices (``services.devices``) have a second bucket of their own. The slot is
 a lease: a process killed mid-check holds it for ``LEASE_SECONDS`` at most.
 """
 
