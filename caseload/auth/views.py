@@ -121,7 +121,8 @@ def mfa() -> ResponseReturnValue:
         return redirect(url_for("auth.new_passphrase"))
     form = MfaForm()
     if form.validate_on_submit():
-        attempt = auth.begin_attempt(user.username)
+        recognised = devices.is_recognised(user.username)
+        attempt = auth.begin_attempt(user.username, recognised=recognised)
         if isinstance(attempt, auth.Throttled):
             return _refused(LoginForm(formdata=None), attempt.message, attempt.retry_after)
         if auth.verify_totp(user, form.code.data or ""):

@@ -481,6 +481,14 @@ def test_a_recognised_device_is_not_held_by_its_address(
     stranger = app.test_client()
     assert post_password(stranger, user.username, PASSWORD, ip="203.0.113.9").status_code == 429
     assert post_password(client, user.username, PASSWORD, ip="203.0.113.9").status_code == 302
+    # The code step, from the same address, is not held either.
+    response = client.post(
+        "/login/mfa",
+        data={"code": next_code(user), "csrf_token": csrf_token(client, "/login/mfa")},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert response.status_code == 302
+    assert not response.headers["Location"].endswith("/login")
 
 
 def test_a_sign_in_too_big_to_drain_at_the_door_goes_to_the_app(
