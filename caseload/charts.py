@@ -521,3 +521,36 @@ def base_layout(*, height: int, margin: dict[str, int]) -> dict[str, Any]:
         "hovermode": "closest",
         "hoverlabel": {"font": {"family": FONT_FAMILY}},
     }
+
+
+#: The caseload cap's colour: NHS red; the cap is also dashed and labelled, never
+#: colour alone.
+CAP_COLOUR = "#d5281b"
+
+
+def cap_line(cap: int, *, dash: str, **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The caseload cap across the plot at ``cap``: the line shape (with any ``extra``
+    keys) and its "Cap N" label, for a layout's ``shapes`` and ``annotations``."""
+    shape = {
+        "type": "line",
+        "xref": "x domain",
+        "yref": "y",
+        "x0": 0,
+        "x1": 1,
+        "y0": cap,
+        "y1": cap,
+        "line": {"color": CAP_COLOUR, "width": 2, "dash": dash},
+        **extra,
+    }
+    label = {
+        "text": f"Cap {cap}",
+        "xref": "x domain",
+        "yref": "y",
+        "x": 0,
+        "y": cap,
+        "xanchor": "left",
+        "yanchor": "bottom",
+        "showarrow": False,
+        "font": {"size": 12, "color": CAP_COLOUR},
+    }
+    return shape, label

@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from caseload.charts import SECONDARY_TEXT_COLOUR, TEXT_COLOUR, base_layout
+from caseload.charts import SECONDARY_TEXT_COLOUR, TEXT_COLOUR, base_layout, cap_line
 from caseload.domain.findings import ShownMean, ShownShare
 
 BAR_COLOUR = "#005eb8"  # NHS blue
 SECOND_COLOUR = "#330072"  # NHS purple
-CAP_COLOUR = "#d5281b"  # NHS red; dashed and labelled too, never colour alone
 GRID_COLOUR = "#e8edee"
 #: Line styles for up to three series on one chart: colour, dash and marker differ.
 SERIES = (
@@ -222,31 +221,9 @@ def weekly_distribution(
     figure = _figure(
         data, y_title="Active cases", percent=False, x_axis={"type": "date", "tickformat": "%b %Y"}
     )
-    figure["layout"]["shapes"] = [
-        {
-            "type": "line",
-            "xref": "x domain",
-            "yref": "y",
-            "x0": 0,
-            "x1": 1,
-            "y0": cap,
-            "y1": cap,
-            "line": {"color": CAP_COLOUR, "width": 2, "dash": "longdash"},
-        }
-    ]
-    figure["layout"]["annotations"] = [
-        {
-            "text": f"Cap {cap}",
-            "xref": "x domain",
-            "yref": "y",
-            "x": 0,
-            "y": cap,
-            "xanchor": "left",
-            "yanchor": "bottom",
-            "showarrow": False,
-            "font": {"size": 12, "color": CAP_COLOUR},
-        }
-    ]
+    shape, label = cap_line(cap, dash="longdash")
+    figure["layout"]["shapes"] = [shape]
+    figure["layout"]["annotations"] = [label]
     top = max([cap, *[v for v in upper_quartiles if v is not None]]) + 5
     figure["layout"]["yaxis"]["range"] = [0, top]
     return figure

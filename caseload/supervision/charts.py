@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from caseload.charts import SECONDARY_TEXT_COLOUR, base_layout
+from caseload.charts import SECONDARY_TEXT_COLOUR, base_layout, cap_line
 from caseload.domain.dates import format_date
 from caseload.domain.wording import plural
 
 CASELOAD_COLOUR = "#005eb8"  # NHS blue
-CAP_COLOUR = "#d5281b"  # NHS red; the cap is also dashed and labelled, never colour alone
 #: Head room above the larger of the cap and the highest week, so the cap line shows whole.
 HEADROOM = 5
 
@@ -30,6 +29,7 @@ def weekly_caseload_chart(
         raise ValueError("one value per week")
     days = [week.isoformat() for week in weeks]
     top = max([cap, *weekly]) + HEADROOM
+    shape, label = cap_line(cap, dash="dash", name="cap")
     return {
         "data": [
             {
@@ -50,32 +50,8 @@ def weekly_caseload_chart(
             **base_layout(height=260, margin={"l": 56, "r": 16, "t": 16, "b": 40}),
             "showlegend": False,
             "meta": {"cap": cap, "weeks": len(weeks)},
-            "shapes": [
-                {
-                    "type": "line",
-                    "xref": "x domain",
-                    "yref": "y",
-                    "x0": 0,
-                    "x1": 1,
-                    "y0": cap,
-                    "y1": cap,
-                    "line": {"color": CAP_COLOUR, "width": 2, "dash": "dash"},
-                    "name": "cap",
-                }
-            ],
-            "annotations": [
-                {
-                    "text": f"Cap {cap}",
-                    "xref": "x domain",
-                    "yref": "y",
-                    "x": 0,
-                    "y": cap,
-                    "xanchor": "left",
-                    "yanchor": "bottom",
-                    "showarrow": False,
-                    "font": {"size": 12, "color": CAP_COLOUR},
-                }
-            ],
+            "shapes": [shape],
+            "annotations": [label],
             "xaxis": {
                 "type": "date",
                 "tickformat": "%-d %b",
